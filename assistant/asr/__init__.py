@@ -1,0 +1,1 @@
+"""Speech recognizers behind one interface (see base.Recognizer)."""
