@@ -1,0 +1,5 @@
+"""`python -m assistant` is the same as the `hearth` command."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,339 @@
+"""The imperative shell: feeds events into the pure engine and carries out its effects.
+
+`build_app()` wires real or fake parts (speaker, chimes, store, clock); `App` owns the one copy of
+the engine state. Input arrives as typed lines (text mode) or as recognized speech (voice mode, in
+session.py); both go through the same matcher and the same `App.dispatch`. An error while
+handling one input is logged (without what was said) and the evening goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol, TextIO
+
+from . import engine
+from .engine import Effect, Event, Heard, SpeechFinished, State, Tick
+from .exercises import Catalog, load_catalog
+from .intents import IntentSet, load_intents
+from .store import Store
+
+log = logging.getLogger("hearth")
+
+# ---------------------------------------------------------------- boundaries
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Monotonic seconds: what deadlines are measured in."""
+
+    def wall(self) -> datetime:
+        """Local date and time, for history and rotation."""
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class RealClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    def wall(self) -> datetime:
+        return datetime.now()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass
+class FakeClock:
+    """Time that only moves when told to: whole evenings in milliseconds, in tests and `--fake-clock`."""
+
+    t: float = 0.0
+    start: datetime = field(default_factory=lambda: datetime(2026, 1, 1, 19, 0))
+
+    def now(self) -> float:
+        return self.t
+
+    def wall(self) -> datetime:
+        return self.start + timedelta(seconds=self.t)
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class Speaker(Protocol):
+    """Speech out. `say` returns at once; a ("finished", utterance, interrupted) tuple arrives on
+    `events()` when the utterance has been heard (or cut off by `stop`)."""
+
+    def say(self, text: str, utterance_id: int) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def events(self) -> queue.Queue[tuple[str, int, bool]]: ...
+
+    def close(self) -> None: ...
+
+
+class InstantSpeaker:
+    """A speaker that finishes every utterance at once: text mode with --mute, and tests."""
+
+    def __init__(self) -> None:
+        self._events: queue.Queue[tuple[str, int, bool]] = queue.Queue()
+        self.spoken: list[str] = []
+
+    def say(self, text: str, utterance_id: int) -> None:
+        self.spoken.append(text)
+        self._events.put(("finished", utterance_id, False))
+
+    def stop(self) -> None:
+        pass
+
+    def events(self) -> queue.Queue[tuple[str, int, bool]]:
+        return self._events
+
+    def close(self) -> None:
+        pass
+
+
+class Chimes(Protocol):
+    def play(self, kind: engine.ChimeKind) -> None: ...
+
+
+class SilentChimes:
+    def __init__(self) -> None:
+        self.played: list[str] = []
+
+    def play(self, kind: engine.ChimeKind) -> None:
+        self.played.append(kind)
+
+
+# ---------------------------------------------------------------- settings
+
+
+DEFAULT_NAMES = ("Partner one", "Partner two")
+
+
+def partner_names(store: Store, override: tuple[str, str] | None = None) -> tuple[str, str]:
+    if override:
+        return override
+    saved = store.settings()
+    return (saved.get("partner_a", DEFAULT_NAMES[0]), saved.get("partner_b", DEFAULT_NAMES[1]))
+
+
+def help_texts(intents: IntentSet) -> dict[str, str]:
+    """What "what can I say" answers in each context, from the intents' own help phrases."""
+    texts: dict[str, str] = {}
+    for context in ("idle", "prompt", "turn"):
+        phrases = [intent.help for intent in intents.live(context) if intent.name not in ("yes", "no", "help")]
+        listing = ", ".join(phrases[:-1]) + (", or " + phrases[-1] if len(phrases) > 1 else "".join(phrases))
+        if context == "turn":
+            texts[context] = f"While a timer runs, start with {intents.wake_name}, then say: {listing}."
+        elif context == "idle":
+            texts[context] = f"You can say: {listing}. Begin with {intents.wake_name} for anything but starting."
+        else:
+            texts[context] = f"You can say: {listing}."
+    return texts
+
+
+# ---------------------------------------------------------------- the app
+
+
+@dataclass
+class App:
+    intents: IntentSet
+    catalog: Catalog
+    store: Store
+    speaker: Speaker
+    chimes: Chimes
+    clock: Clock
+    out: TextIO
+    state: State
+    session_row: int | None = None
+    pending: deque[Event] = field(default_factory=deque)
+    on_effect: list[Callable[[Effect], None]] = field(default_factory=list)
+
+    @property
+    def context(self) -> str:
+        return engine.context(self.state)
+
+    def dispatch(self, event: Event) -> None:
+        """Run an event (and any it causes) through the engine, executing effects in order."""
+        self.pending.append(event)
+        while self.pending:
+            current = self.pending.popleft()
+            try:
+                self.state, effects = engine.step(self.state, current, self.clock.now())
+                for effect in effects:
+                    self.execute(effect)
+            except Exception:
+                log.exception("error while handling a %s event; carrying on", type(current).__name__)
+
+    def poll_speaker(self) -> None:
+        """Feed finished-speech events back into the engine."""
+        events = self.speaker.events()
+        while True:
+            try:
+                kind, utterance, _interrupted = events.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "finished":
+                self.dispatch(SpeechFinished(utterance))
+
+    def tick(self) -> None:
+        self.poll_speaker()
+        self.dispatch(Tick())
+
+    def typed(self, line: str) -> None:
+        """Text mode: one typed command. Typing is always addressed, so no wake name is needed."""
+        match = self.intents.match(line, self.context)
+        if match is None:
+            self.print("(not understood here: say 'what can I say' for the commands)")
+            return
+        self.dispatch(Heard(match.intent, match.slots))
+        self.poll_speaker()
+
+    def start(self, exercise: str, minutes: float | None = None) -> None:
+        slots: dict[str, str | int] = {"exercise": exercise}
+        if minutes:
+            slots["minutes"] = int(minutes)
+        self.dispatch(Heard("start", slots))
+        self.poll_speaker()
+
+    # ---- effects
+
+    def execute(self, effect: Effect) -> None:
+        for listener in self.on_effect:
+            listener(effect)
+        if isinstance(effect, engine.Say):
+            self.print(f"hearth: {effect.text}")
+            self.speaker.say(effect.text, effect.utterance)
+        elif isinstance(effect, engine.StopSpeaking):
+            self.speaker.stop()
+        elif isinstance(effect, engine.Chime):
+            self.print(f"[chime: {effect.kind.replace('_', ' ')}]")
+            self.chimes.play(effect.kind)
+        elif isinstance(effect, engine.StartTimer):
+            self.print(f"[timer: {_clock_face(effect.left_s)} of {_clock_face(effect.total_s)}]")
+        elif isinstance(effect, engine.PauseTimer):
+            self.print(f"[timer paused at {_clock_face(effect.left_s)}]")
+        elif isinstance(effect, engine.ExtendTimer):
+            self.print(f"[timer: +{_clock_face(effect.by_s)}]")
+        elif isinstance(effect, engine.StopTimer):
+            self.print("[timer stopped]")
+        elif isinstance(effect, engine.SaveProgress):
+            self.store.save_progress(effect.key, effect.value)
+        elif isinstance(effect, engine.SessionStarted):
+            self.session_row = self.store.start_session(effect.exercise, self.clock.wall())
+        elif isinstance(effect, engine.SessionEnded):
+            if self.session_row is not None:
+                self.store.end_session(self.session_row, self.clock.wall(), effect.completed)
+            self.session_row = None
+        elif isinstance(effect, engine.Unhandled):
+            log.info("no exercise handles the intent %s", effect.intent)
+
+    def print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def close(self) -> None:
+        """Leaving mid-exercise: the session is recorded as not completed; progress is already saved."""
+        if self.state.session is not None and self.session_row is not None:
+            self.store.end_session(self.session_row, self.clock.wall(), completed=False)
+            self.session_row = None
+        self.speaker.close()
+        self.store.close()
+
+
+def _clock_face(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def build_app(
+    data_dir: Path,
+    *,
+    intent_paths: Iterable[Path] = (),
+    exercise_paths: Iterable[Path] = (),
+    speaker: Speaker | None = None,
+    chimes: Chimes | None = None,
+    clock: Clock | None = None,
+    out: TextIO | None = None,
+    names: tuple[str, str] | None = None,
+    wake_name: str | None = None,
+    reprompt_s: tuple[float, float] | None = None,
+) -> App:
+    """Wire an App from real or fake parts; content errors surface here, at start-up."""
+    intents = load_intents(list(intent_paths) or None, wake_name)
+    catalog = load_catalog(exercise_paths)
+    store = Store(data_dir)
+    settings = engine.Settings(partners=partner_names(store, names), help_by_context=help_texts(intents))
+    if reprompt_s:
+        settings = engine.Settings(settings.partners, settings.help_by_context, *reprompt_s)
+    state = engine.State(catalog=catalog, settings=settings, progress=store.progress())
+    return App(
+        intents=intents,
+        catalog=catalog,
+        store=store,
+        speaker=speaker or InstantSpeaker(),
+        chimes=chimes or SilentChimes(),
+        clock=clock or RealClock(),
+        out=out or sys.stdout,
+        state=state,
+    )
+
+
+# ---------------------------------------------------------------- text mode
+
+
+def run_text(app: App, lines: Iterable[str], tick_s: float = 0.2) -> None:
+    """Text mode: typed commands drive the engine; timers tick in between.
+
+    A line `:wait SECONDS` lets time pass (instantly on a fake clock) so a script can run a timed
+    exercise end to end. At the end of input, a real-time session keeps running until it finishes
+    or is stopped; on a fake clock the program just ends there (the session stays unfinished).
+    """
+    source: queue.Queue[str | None] = queue.Queue()
+    reader = threading.Thread(target=_read_lines, args=(lines, source), daemon=True)
+    reader.start()
+    fake = isinstance(app.clock, FakeClock)
+    while True:
+        try:
+            line = source.get(timeout=0 if fake else tick_s)
+        except queue.Empty:
+            app.tick()
+            continue
+        if line is None:
+            break
+        _text_line(app, line.strip(), tick_s)
+        app.tick()
+    if not fake:
+        while app.state.session is not None:
+            app.clock.sleep(tick_s)
+            app.tick()
+
+
+def _read_lines(lines: Iterable[str], sink: queue.Queue[str | None]) -> None:
+    for line in lines:
+        sink.put(line)
+    sink.put(None)
+
+
+def _text_line(app: App, line: str, tick_s: float) -> None:
+    if not line or line.startswith("#"):
+        return
+    if line.startswith(":wait"):
+        seconds = float(line.split()[1]) if len(line.split()) > 1 else 1.0
+        end = app.clock.now() + seconds
+        while app.clock.now() < end:
+            app.clock.sleep(min(1.0, end - app.clock.now()) if isinstance(app.clock, FakeClock) else tick_s)
+            app.tick()
+        return
+    app.print(f"> {line}")
+    app.typed(line)

@@ -1,0 +1,188 @@
+"""The `hearth` command: argument parsing and turning errors into one-line fixes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .app import FakeClock, RealClock, Speaker, build_app, partner_names, run_text
+from .errors import ContentError, HearthError
+from .exercises import check_paths, load_catalog
+from .intents import CONTEXTS, load_intents
+from .store import Store, default_data_dir, repair
+
+EXIT_BUG = 70
+
+
+def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Options accepted both before and after the subcommand."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument("--data-dir", type=Path, default=default(None), help="where progress is kept (default: $XDG_DATA_HOME/hearth)")
+    parser.add_argument("--intents", type=Path, action="append", default=default([]), metavar="PATH",
+                        help="an intent file or folder; replaces the built-in set unless it says 'extends: builtin'")
+    parser.add_argument("--exercises", type=Path, action="append", default=default([]), metavar="PATH",
+                        help="extra exercise files or folders to load beside the built-in ones")
+    parser.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"), default=default(None), help="the partners' names for this run")
+    parser.add_argument("--wake-name", default=default(None), help="the name that addresses hearth while you talk (default: hearth)")
+    parser.add_argument("--text", action="store_true", default=default(False), help="type commands instead of speaking them")
+    parser.add_argument("--mute", action="store_true", default=default(False), help="print prompts instead of speaking them")
+    parser.add_argument("--fake-clock", action="store_true", default=default(False),
+                        help="text mode: time passes only with ':wait SECONDS' lines (for scripts and tests)")
+    parser.add_argument("--debug", action="store_true", default=default(False), help="log details to the terminal")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hearth", description="An offline voice companion for couples' connection exercises.")
+    parser.add_argument("--version", action="version", version=f"hearth {__version__}")
+    _common(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _common(sub, suppress=True)
+        return sub
+
+    start = command("start", "start one exercise right away")
+    start.add_argument("exercise", help="check_in, thirty_six_questions, appreciation, vulnerability, listening_turns, ten_minute_question, device_free_talk")
+    start.add_argument("--minutes", type=float, help="length of each speaking turn where the exercise allows it")
+    setup = command("setup", "save the partners' names")
+    setup.add_argument("first", nargs="?", help="the first partner's name")
+    setup.add_argument("second", nargs="?", help="the second partner's name")
+    check = command("check", "validate exercise files (default: the built-in ones) and intent files")
+    check.add_argument("paths", nargs="*", type=Path, help="exercise files or folders")
+    intents = command("intents", "print the phrases hearth listens for")
+    intents.add_argument("--context", choices=CONTEXTS, default="idle")
+    intents.add_argument("--jsgf", action="store_true", help="print the compiled JSGF grammar instead")
+    history = command("history", "recent sessions and your check-in streak")
+    history.add_argument("--limit", type=int, default=15)
+    command("repair", "salvage a damaged progress file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="hearth: %(message)s")
+    try:
+        return _run(args)
+    except HearthError as error:
+        print(f"hearth: {error.message}", file=sys.stderr)
+        if error.fix:
+            print(f"  fix: {error.fix}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    data_dir = args.data_dir or default_data_dir()
+    handlers = {"setup": _setup, "check": _check, "intents": _intents, "history": _history, "repair": _repair}
+    if args.command in handlers:
+        return handlers[args.command](args, data_dir)
+    return _session(args, data_dir)
+
+
+def _session(args: argparse.Namespace, data_dir: Path) -> int:
+    if not args.text:
+        from .session import run_voice
+
+        return run_voice(args, data_dir)
+    app = build_app(
+        data_dir,
+        intent_paths=args.intents,
+        exercise_paths=args.exercises,
+        speaker=_text_speaker(args),
+        clock=FakeClock() if args.fake_clock else RealClock(),
+        names=tuple(args.names) if args.names else None,
+        wake_name=args.wake_name,
+    )
+    try:
+        if args.command == "start":
+            if args.exercise not in app.catalog.exercises:
+                raise ContentError(f"there is no exercise '{args.exercise}'", f"choose one of: {', '.join(app.catalog.exercises)}")
+            app.start(args.exercise, args.minutes)
+        run_text(app, sys.stdin)
+    finally:
+        app.close()
+    return 0
+
+
+def _text_speaker(args: argparse.Namespace) -> Speaker | None:
+    """Text mode speaks too, where a voice exists, unless --mute."""
+    if args.mute:
+        return None
+    from .tts import open_speaker
+
+    return open_speaker(args, announce=sys.stderr)
+
+
+def _setup(args: argparse.Namespace, data_dir: Path) -> int:
+    first, second = args.first, args.second
+    if not (first and second):
+        if not sys.stdin.isatty():
+            raise HearthError("setup needs two names", "hearth setup ALEX SAM")
+        first = input("First partner's name: ").strip()
+        second = input("Second partner's name: ").strip()
+    if not (first and second):
+        raise HearthError("both names are needed", "hearth setup ALEX SAM")
+    store = Store(data_dir)
+    store.set_setting("partner_a", first)
+    store.set_setting("partner_b", second)
+    print(f"Saved: {first} and {second}. hearth takes turns on who goes first.")
+    store.close()
+    return 0
+
+
+def _check(args: argparse.Namespace, data_dir: Path) -> int:
+    if args.paths:
+        ids = check_paths(args.paths)
+    else:
+        ids = list(load_catalog(args.exercises).exercises)
+    intents = load_intents(args.intents or None, args.wake_name)
+    print(f"ok: {len(ids)} exercises ({', '.join(ids)}); {len(intents.intents)} intents")
+    return 0
+
+
+def _intents(args: argparse.Namespace, data_dir: Path) -> int:
+    intents = load_intents(args.intents or None, args.wake_name)
+    if args.jsgf:
+        print(intents.grammar(args.context).jsgf, end="")
+    else:
+        for phrase in intents.phrases(args.context):
+            print(phrase)
+    return 0
+
+
+def _history(args: argparse.Namespace, data_dir: Path) -> int:
+    store = Store(data_dir)
+    catalog = load_catalog(args.exercises)
+    rows = store.history(args.limit)
+    now = RealClock().wall()
+    streak = store.streak("check_in", now.date())
+    names = partner_names(store)
+    print(f"{names[0]} and {names[1]}: check-in streak {streak} day{'s' if streak != 1 else ''}")
+    if not rows:
+        print("No sessions yet. Say 'start our check in' to begin.")
+    for row in rows:
+        title = catalog.exercises[row.exercise].title if row.exercise in catalog.exercises else row.exercise
+        if row.ended_at is None:
+            status = "interrupted"
+        else:
+            minutes = max(1, round((row.ended_at - row.started_at).total_seconds() / 60))
+            status = f"{'completed' if row.completed else 'stopped early'}, {minutes} min"
+        print(f"{row.started_at:%a %d %b %H:%M}  {title}  ({status})")
+    store.close()
+    return 0
+
+
+def _repair(args: argparse.Namespace, data_dir: Path) -> int:
+    damaged, saved = repair(data_dir, RealClock().wall())
+    counts = ", ".join(f"{n} {table}" for table, n in saved.items() if table != "meta")
+    print(f"Saved {counts} into a fresh progress file. The damaged one is kept at {damaged}.")
+    return 0
