@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Set up hearth on Debian/Ubuntu: system packages where missing, a virtual environment in .venv,
+# and the Python dependencies. Safe to run again; it only installs what is missing.
+#   bash scripts/setup.sh          what running hearth needs
+#   bash scripts/setup.sh --test   also what the tests need (virtual audio, sox, test extras)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_tests=0
+[ "${1:-}" = "--test" ] && want_tests=1
+
+apt_packages=(espeak-ng libespeak-ng1 libportaudio2 alsa-utils)
+if [ "$want_tests" = 1 ]; then
+    apt_packages+=(pulseaudio pulseaudio-utils libasound2-plugins sox)
+fi
+
+missing=()
+for package in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing system packages: ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" != 0 ] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv"
+    "$python" -m venv .venv
+fi
+extras=""
+[ "$want_tests" = 1 ] && extras="[test]"
+stamp=".venv/.installed$extras"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: installing Python dependencies"
+    .venv/bin/pip install -q --upgrade pip >/dev/null
+    .venv/bin/pip install -q -e ".$extras"
+    touch "$stamp"
+fi
