@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -273,9 +273,9 @@ def build_app(
     intents = load_intents(list(intent_paths) or None, wake_name)
     catalog = load_catalog(exercise_paths)
     store = Store(data_dir)
-    settings = engine.Settings(partners=partner_names(store, names), help_by_context=help_texts(intents))
+    settings = engine.Settings(partners=partner_names(store, names), help_by_context=help_texts(intents), wake_name=intents.wake_name)
     if reprompt_s:
-        settings = engine.Settings(settings.partners, settings.help_by_context, *reprompt_s)
+        settings = replace(settings, first_reprompt_s=reprompt_s[0], second_reprompt_s=reprompt_s[1])
     state = engine.State(catalog=catalog, settings=settings, progress=store.progress())
     return App(
         intents=intents,

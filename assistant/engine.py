@@ -128,6 +128,7 @@ class Settings:
     first_reprompt_s: float = 120.0
     second_reprompt_s: float = 180.0
     more_time_minutes: int = 1
+    wake_name: str = "hearth"
 
 
 @dataclass(frozen=True)
@@ -367,7 +368,7 @@ class _Run:
         order = partners if first == 0 else (partners[1], partners[0])
         pool_keys = {exercise.pool_key(name) for name in exercise.pools}
         cursors = {k: v for k, v in self.state.progress.items() if k in pool_keys}
-        plan, new_cursors = compile_plan(PlanRequest(exercise, order, cursors, position, minutes))
+        plan, new_cursors = compile_plan(PlanRequest(exercise, order, cursors, position, minutes, self.state.settings.wake_name))
         if position > 0 and exercise.resume_say:
             plan = _resume_plan(plan, exercise, position, order)
         self.effects.append(SessionStarted(exercise.id))
@@ -546,7 +547,7 @@ def _resume_plan(plan: tuple[PlanStep, ...], exercise: Exercise, position: int, 
     group = plan[first_item].group
     keep_from = next(i for i, s in enumerate(plan) if s.group == group)
     total = len(exercise.sequence_pool.items) if exercise.sequence_pool else 0
-    welcome = exercise.resume_say.format(number=number_words(position + 1), total=number_words(total), first=order[0], second=order[1])
+    welcome = exercise.resume_say.format(number=number_words(position + 1), total=number_words(total), first=order[0], second=order[1], wake="")
     return (replace(plan[keep_from], kind="say", text=welcome, position=None),) + plan[keep_from:]
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, Union
 from .errors import ContentError
 from .yamlload import LDict, LList, LStr, load_yaml, where
 
-PLACEHOLDERS_EVERYWHERE = {"first", "second"}
+PLACEHOLDERS_EVERYWHERE = {"first", "second", "wake"}
 EXERCISE_KEYS = {"id", "title", "summary", "confirm_stop", "resumable", "resume_say", "pools", "topic_pool", "steps"}
 REQUIRED_KEYS = {"id", "title", "summary", "steps"}
 
@@ -376,6 +376,7 @@ class PlanRequest:
     cursors: Mapping[str, int]  # saved pool positions
     start_at: int = 0  # resume position for the sequence pool
     minutes: float | None = None  # override for adjustable turns
+    wake: str = "hearth"  # the wake name, for prompts that say how to address hearth
 
 
 def spoken_minutes(minutes: float) -> str:
@@ -391,7 +392,7 @@ def spoken_minutes(minutes: float) -> str:
 def compile_plan(request: PlanRequest) -> tuple[tuple[PlanStep, ...], dict[str, int]]:
     """Unroll an exercise into steps; returns the steps and the pool cursors after this session's draws."""
     builder = _PlanBuilder(request)
-    builder.run(request.exercise.steps, {"first": request.partners[0], "second": request.partners[1]})
+    builder.run(request.exercise.steps, {"first": request.partners[0], "second": request.partners[1], "wake": request.wake})
     return tuple(builder.plan), builder.cursors
 
 
