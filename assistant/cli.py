@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import __version__
 from .app import FakeClock, RealClock, Speaker, build_app, partner_names, run_text
-from .errors import ContentError, HearthError
+from .asr.select import ENGINES, open_recognizer
+from .errors import ConfigError, ContentError, HearthError
 from .exercises import check_paths, load_catalog
 from .intents import CONTEXTS, load_intents
 from .store import Store, default_data_dir, repair
@@ -36,6 +37,9 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--fake-clock", action="store_true", default=default(False),
                         help="text mode: time passes only with ':wait SECONDS' lines (for scripts and tests)")
     parser.add_argument("--debug", action="store_true", default=default(False), help="log details to the terminal")
+    parser.add_argument("--engine", choices=ENGINES, default=default("auto"),
+                        help="speech recognizer: Vosk when a model is found, else the built-in PocketSphinx (default: auto)")
+    parser.add_argument("--model", type=Path, default=default(None), help="a Vosk model folder (also $HEARTH_VOSK_MODEL, or models/)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -63,6 +67,11 @@ def make_parser() -> argparse.ArgumentParser:
     history = command("history", "recent sessions and your check-in streak")
     history.add_argument("--limit", type=int, default=15)
     command("repair", "salvage a damaged progress file")
+    listen = command("listen", "print the commands hearth hears in a recording (the measurement interface)")
+    listen.add_argument("--input", type=Path, required=True, metavar="FILE.wav", help="any WAV; converted to 16 kHz mono")
+    listen.add_argument("--context", choices=CONTEXTS + ("any",), default="any",
+                        help="which commands are live (any: prompt and turn commands, unaddressed)")
+    listen.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
 
 
@@ -82,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or default_data_dir()
-    handlers = {"setup": _setup, "check": _check, "intents": _intents, "history": _history, "repair": _repair}
+    handlers = {"setup": _setup, "check": _check, "intents": _intents, "history": _history, "repair": _repair, "listen": _listen}
     if args.command in handlers:
         return handlers[args.command](args, data_dir)
     return _session(args, data_dir)
@@ -179,6 +188,17 @@ def _history(args: argparse.Namespace, data_dir: Path) -> int:
         print(f"{row.started_at:%a %d %b %H:%M}  {title}  ({status})")
     store.close()
     return 0
+
+
+def _listen(args: argparse.Namespace, data_dir: Path) -> int:
+    from .listen import CommandListener, run_listen
+
+    if not args.input.exists():
+        raise ConfigError(f"no such recording: {args.input}", "pass a WAV file to --input")
+    intents = load_intents(args.intents or None, args.wake_name)
+    recognizer, description = open_recognizer(args.engine, args.model, intents)
+    print(description, file=sys.stderr)
+    return run_listen(args.input, CommandListener(recognizer, intents, args.context), args.json)
 
 
 def _repair(args: argparse.Namespace, data_dir: Path) -> int:

@@ -198,7 +198,8 @@ class IntentSet:
     # ---- what is live
 
     def live(self, context: str) -> list[Intent]:
-        return [intent for intent in self.intents if intent.live_in(context)]
+        """The intents that can be heard in a context; `any` means every intent (for measuring)."""
+        return [intent for intent in self.intents if context == ANY or intent.live_in(context)]
 
     def names(self) -> set[str]:
         return {intent.name for intent in self.intents}
@@ -217,6 +218,10 @@ class IntentSet:
                     if not self.needs_wake(intent, context):
                         result.add(body)
         return sorted(result)
+
+    def intent_phrases(self, intent: Intent) -> list[str]:
+        """Every phrase one intent's templates expand to (without the wake name)."""
+        return sorted({" ".join(words) for template in intent.templates for words in expand(template, self.lists)})
 
     def vocabulary(self, context: str) -> frozenset[str]:
         return frozenset(word for phrase in self.phrases(context) for word in phrase.split())
