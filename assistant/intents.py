@@ -263,9 +263,10 @@ class IntentSet:
                 continue
             for template in intent.templates:
                 for end, slots, skipped in _match(template, body, 0, self.lists, self.fillers):
-                    skipped += _trailing_fillers(body, end, self.fillers)
-                    if skipped < 0:
+                    trailing = _trailing_fillers(body, end, self.fillers)
+                    if trailing < 0:  # words after the template that are not fillers: no match
                         continue
+                    skipped += trailing
                     score = round(1.0 / (1.0 + 0.1 * skipped), 3)
                     candidate = Match(intent.name, dict(slots), score, addressed)
                     key = (skipped, order)
