@@ -486,7 +486,7 @@ class _Run:
             left = session.timer.left(self.now)
             self.set_session(timer=replace(session.timer, deadline=None, left_when_paused=left))
             self.effects.append(PauseTimer(left))
-        self.set_session(confirming=True, reprompt_at=None)
+        self.set_session(confirming=True, reprompt_at=None, advance_on=None)  # the cut-off words must not move the plan on
         self.say(LINES["confirm_stop"])
 
     def confirming_command(self, event: Heard) -> None:
