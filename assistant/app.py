@@ -25,6 +25,7 @@ from .engine import Effect, Event, Heard, SpeechFinished, State, Tick
 from .exercises import Catalog, load_catalog
 from .intents import IntentSet, load_intents
 from .store import Store
+from .tts import Speaker, SpeakerEvent
 
 log = logging.getLogger("hearth")
 
@@ -69,34 +70,21 @@ class FakeClock:
         self.t += seconds
 
 
-class Speaker(Protocol):
-    """Speech out. `say` returns at once; a ("finished", utterance, interrupted) tuple arrives on
-    `events()` when the utterance has been heard (or cut off by `stop`)."""
-
-    def say(self, text: str, utterance_id: int) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def events(self) -> queue.Queue[tuple[str, int, bool]]: ...
-
-    def close(self) -> None: ...
-
-
 class InstantSpeaker:
     """A speaker that finishes every utterance at once: text mode with --mute, and tests."""
 
     def __init__(self) -> None:
-        self._events: queue.Queue[tuple[str, int, bool]] = queue.Queue()
+        self._events: queue.Queue[SpeakerEvent] = queue.Queue()
         self.spoken: list[str] = []
 
     def say(self, text: str, utterance_id: int) -> None:
         self.spoken.append(text)
-        self._events.put(("finished", utterance_id, False))
+        self._events.put(SpeakerEvent("finished", utterance_id, False))
 
     def stop(self) -> None:
         pass
 
-    def events(self) -> queue.Queue[tuple[str, int, bool]]:
+    def events(self) -> queue.Queue[SpeakerEvent]:
         return self._events
 
     def close(self) -> None:
@@ -159,6 +147,7 @@ class App:
     session_row: int | None = None
     pending: deque[Event] = field(default_factory=deque)
     on_effect: list[Callable[[Effect], None]] = field(default_factory=list)
+    on_finished: list[Callable[[int], None]] = field(default_factory=list)
 
     @property
     def context(self) -> str:
@@ -177,15 +166,16 @@ class App:
                 log.exception("error while handling a %s event; carrying on", type(current).__name__)
 
     def poll_speaker(self) -> None:
-        """Feed finished-speech events back into the engine."""
+        """Feed finished (or failed: the engine must move on either way) speech back into the engine."""
         events = self.speaker.events()
         while True:
             try:
-                kind, utterance, _interrupted = events.get_nowait()
+                event = events.get_nowait()
             except queue.Empty:
                 return
-            if kind == "finished":
-                self.dispatch(SpeechFinished(utterance))
+            for listener in self.on_finished:
+                listener(event.utterance_id)
+            self.dispatch(SpeechFinished(event.utterance_id))
 
     def tick(self) -> None:
         self.poll_speaker()

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .app import FakeClock, RealClock, Speaker, build_app, partner_names, run_text
+from .app import FakeClock, RealClock, build_app, partner_names, run_text
 from .asr.select import ENGINES, open_recognizer
-from .errors import ConfigError, ContentError, HearthError
+from .errors import ConfigError, ContentError, DeviceError, HearthError
 from .exercises import check_paths, load_catalog
 from .intents import CONTEXTS, load_intents
 from .store import Store, default_data_dir, repair
+from .tts import DEFAULT_RATE_WPM, DEFAULT_VOLUME, Speaker
 
 EXIT_BUG = 70
 
@@ -42,10 +43,28 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--model", type=Path, default=default(None), help="a Vosk model folder (also $HEARTH_VOSK_MODEL, or models/)")
 
 
+def _voice_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Options of a live session (plain `hearth` and `hearth start`)."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument("--input-device", default=default(None), help="microphone: a number or name from `hearth devices`")
+    parser.add_argument("--input", type=Path, default=default(None), metavar="FILE.wav",
+                        help="replay a recording instead of the microphone (any rate or channels)")
+    parser.add_argument("--voice", default=default(None), help="TTS voice (see `hearth voices`)")
+    parser.add_argument("--rate", type=int, default=default(DEFAULT_RATE_WPM), help="speaking rate, words per minute")
+    parser.add_argument("--volume", type=float, default=default(DEFAULT_VOLUME), help="speaking volume, 0 to 1")
+    parser.add_argument("--tts-to", type=Path, default=default(None), metavar="DIR", help="write each utterance to DIR as WAV instead of playing it")
+    parser.add_argument("--debug-transcripts", action="store_true", default=default(False),
+                        help="print each recognized command phrase to the terminal (never to a file)")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hearth", description="An offline voice companion for couples' connection exercises.")
     parser.add_argument("--version", action="version", version=f"hearth {__version__}")
     _common(parser, suppress=False)
+    _voice_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -54,6 +73,7 @@ def make_parser() -> argparse.ArgumentParser:
         return sub
 
     start = command("start", "start one exercise right away")
+    _voice_options(start, suppress=True)
     start.add_argument("exercise", help="check_in, thirty_six_questions, appreciation, vulnerability, listening_turns, ten_minute_question, device_free_talk")
     start.add_argument("--minutes", type=float, help="length of each speaking turn where the exercise allows it")
     setup = command("setup", "save the partners' names")
@@ -123,12 +143,16 @@ def _session(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _text_speaker(args: argparse.Namespace) -> Speaker | None:
-    """Text mode speaks too, where a voice exists, unless --mute."""
+    """Text mode speaks too, where a voice exists, unless --mute; without a voice it prints only."""
     if args.mute:
         return None
-    from .tts import open_speaker
+    from .tts import create_speaker
 
-    return open_speaker(args, announce=sys.stderr)
+    try:
+        return create_speaker(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume)
+    except DeviceError as error:
+        print(f"hearth: {error.message}; printing prompts instead.\n  fix: {error.fix}", file=sys.stderr)
+        return None
 
 
 def _setup(args: argparse.Namespace, data_dir: Path) -> int:

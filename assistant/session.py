@@ -1,0 +1,147 @@
+"""The live, hands-free session: microphone -> listener -> engine -> speech and chimes.
+
+One thread runs this loop; the microphone callback only enqueues audio and the speaker owns its own
+thread. hearth must never act on its own voice, so while it speaks or chimes (and for a short tail
+after, while the room still echoes) the microphone audio is not decoded. The one exception is
+barge-in: an addressed command ("hearth, stop") is still listened for while hearth speaks, and a
+detection whose words are inside the sentence hearth is saying right now is treated as an echo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import engine
+from .app import App, Clock, InstantSpeaker, RealClock, build_app
+from .asr.select import open_recognizer
+from .audio import Microphone, SoundDeviceMicrophone, WavFileMicrophone, rms_dbfs
+from .chimes import ChimePlayer, render
+from .engine import Heard, VoiceActivity
+from .intents import normalize
+from .listen import CommandListener, Detection
+from .tts import Speaker, create_speaker
+
+log = logging.getLogger("hearth")
+
+ECHO_TAIL_S = 0.35  # the room keeps ringing a little after hearth stops
+VOICE_DBFS = -45.0  # louder blocks count as someone talking (postpones silence re-prompts)
+VOICE_EVENT_EVERY_S = 1.0
+
+
+@dataclass
+class EchoGuard:
+    """Knows when hearth itself is making sound, so the microphone is not trusted then."""
+
+    clock: Clock
+    speaking: dict[int, str] = field(default_factory=dict)  # utterance id -> text still sounding
+    quiet_from: float = 0.0
+
+    def on_effect(self, effect: engine.Effect) -> None:
+        now = self.clock.now()
+        if isinstance(effect, engine.Say):
+            self.speaking[effect.utterance] = effect.text
+        elif isinstance(effect, engine.Chime):
+            seconds = len(render(effect.kind)) / 16_000
+            self.quiet_from = max(self.quiet_from, now + seconds + ECHO_TAIL_S)
+        elif isinstance(effect, engine.StopSpeaking):
+            self.speaking.clear()
+            self.quiet_from = max(self.quiet_from, now + ECHO_TAIL_S)
+
+    def finished(self, utterance: int) -> None:
+        self.speaking.pop(utterance, None)
+        self.quiet_from = max(self.quiet_from, self.clock.now() + ECHO_TAIL_S)
+
+    def sounding(self) -> bool:
+        return bool(self.speaking) or self.clock.now() < self.quiet_from
+
+    def is_echo(self, detection: Detection) -> bool:
+        """A barge-in detection made of words hearth is saying right now is its own voice."""
+        heard = " ".join(normalize(detection.text))
+        return any(heard in " ".join(normalize(text)) for text in self.speaking.values())
+
+
+class VoiceLoop:
+    """Runs until the microphone ends (a replayed file) or the user interrupts."""
+
+    def __init__(self, app: App, microphone: Microphone, listener: CommandListener, show_transcripts: bool = False) -> None:
+        self.app = app
+        self.microphone = microphone
+        self.listener = listener
+        self.guard = EchoGuard(app.clock)
+        self.show_transcripts = show_transcripts
+        self.was_sounding = False
+        self.last_voice_event = -1e9
+        app.on_effect.append(self.guard.on_effect)
+        app.on_finished.append(self.guard.finished)
+
+    def run(self) -> None:
+        self.microphone.start()
+        try:
+            while not self.microphone.ended:
+                block = self.microphone.read(timeout=0.05)
+                self.app.poll_speaker()
+                if block is not None:
+                    self.hear(block)
+                self.app.dispatch(engine.Tick())
+                self.listener.set_context(self.app.context)
+        finally:
+            self.microphone.stop()
+
+    def hear(self, block: bytes) -> None:
+        sounding = self.guard.sounding()
+        if sounding != self.was_sounding:
+            self.listener.reset()  # drop half-heard audio that straddles hearth's own sound
+            self.was_sounding = sounding
+        if not sounding and rms_dbfs(block) > VOICE_DBFS:
+            now = self.app.clock.now()
+            if now - self.last_voice_event >= VOICE_EVENT_EVERY_S:
+                self.last_voice_event = now
+                self.app.dispatch(VoiceActivity())
+        for detection in self.listener.feed(block):
+            if sounding and (not self._addressed(detection) or self.guard.is_echo(detection)):
+                continue
+            if self.show_transcripts:
+                print(f"(heard: {detection.text})", file=sys.stderr, flush=True)
+            self.app.dispatch(Heard(detection.intent, detection.slots))
+            self.listener.set_context(self.app.context)
+
+    def _addressed(self, detection: Detection) -> bool:
+        return normalize(detection.text)[:1] == self.listener.intents.wake_name.split()[:1]
+
+
+def run_voice(args: argparse.Namespace, data_dir: Path) -> int:
+    """`hearth` (and `hearth start X`) without --text: listen and speak."""
+    # The app prints every prompt itself; muted, nothing else needs to happen.
+    speaker: Speaker = InstantSpeaker() if args.mute else create_speaker(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume)
+    microphone: Microphone
+    if args.input:
+        microphone = WavFileMicrophone(args.input, realtime=True)
+    else:
+        microphone = SoundDeviceMicrophone(device=args.input_device)
+    app = build_app(
+        data_dir,
+        intent_paths=args.intents,
+        exercise_paths=args.exercises,
+        speaker=speaker,
+        chimes=ChimePlayer(mode="silent" if args.mute else "sound"),
+        clock=RealClock(),
+        names=tuple(args.names) if args.names else None,
+        wake_name=args.wake_name,
+    )
+    try:
+        recognizer, description = open_recognizer(args.engine, args.model, app.intents)
+        app.print(description)
+        listener = CommandListener(recognizer, app.intents, app.context)
+        loop = VoiceLoop(app, microphone, listener, args.debug_transcripts)
+        if args.command == "start":
+            app.start(args.exercise, args.minutes)
+        else:
+            app.print(f"Listening. Say \"start our check in\", or \"{app.intents.wake_name}, what can we do\".")
+        loop.run()
+    finally:
+        app.close()
+    return 0
