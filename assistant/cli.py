@@ -87,6 +87,11 @@ def make_parser() -> argparse.ArgumentParser:
     history = command("history", "recent sessions and your check-in streak")
     history.add_argument("--limit", type=int, default=15)
     command("repair", "salvage a damaged progress file")
+    command("devices", "list microphones and speakers")
+    command("voices", "list the text-to-speech voices")
+    model = command("model", "the optional Vosk speech model")
+    model.add_argument("action", choices=("status", "download"), help="status: which engine runs and why; download: fetch and verify the English model")
+    command("doctor", "check microphone, speaker, voice, recognition and data folder, with a fix for each problem")
     listen = command("listen", "print the commands hearth hears in a recording (the measurement interface)")
     listen.add_argument("--input", type=Path, required=True, metavar="FILE.wav", help="any WAV; converted to 16 kHz mono")
     listen.add_argument("--context", choices=CONTEXTS + ("any",), default="any",
@@ -114,6 +119,16 @@ def _run(args: argparse.Namespace) -> int:
     handlers = {"setup": _setup, "check": _check, "intents": _intents, "history": _history, "repair": _repair, "listen": _listen}
     if args.command in handlers:
         return handlers[args.command](args, data_dir)
+    if args.command in ("devices", "voices", "model", "doctor"):
+        from . import diagnostics
+
+        if args.command == "devices":
+            return diagnostics.show_devices()
+        if args.command == "voices":
+            return diagnostics.show_voices()
+        if args.command == "model":
+            return diagnostics.model_command(args.action, args.model)
+        return diagnostics.run_doctor(data_dir, args.engine, args.model)
     return _session(args, data_dir)
 
 
