@@ -148,6 +148,7 @@ class App:
     pending: deque[Event] = field(default_factory=deque)
     on_effect: list[Callable[[Effect], None]] = field(default_factory=list)
     on_finished: list[Callable[[int], None]] = field(default_factory=list)
+    before_print: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def context(self) -> str:
@@ -230,6 +231,8 @@ class App:
             log.info("no exercise handles the intent %s", effect.intent)
 
     def print(self, text: str) -> None:
+        for hook in self.before_print:
+            hook()
         print(text, file=self.out, flush=True)
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from .app import App, Clock, InstantSpeaker, RealClock, build_app
 from .asr.select import open_recognizer
 from .audio import Microphone, SoundDeviceMicrophone, WavFileMicrophone, rms_dbfs
 from .chimes import ChimePlayer, render
+from .display import StatusDisplay, status_line
 from .engine import Heard, VoiceActivity
 from .intents import normalize
 from .listen import CommandListener, Detection
@@ -77,6 +79,9 @@ class VoiceLoop:
         self.last_voice_event = -1e9
         app.on_effect.append(self.guard.on_effect)
         app.on_finished.append(self.guard.finished)
+        self.display = StatusDisplay(app.out)
+        app.before_print.append(self.display.before_print)
+        self.next_redraw = 0.0
 
     def run(self) -> None:
         self.microphone.start()
@@ -88,8 +93,16 @@ class VoiceLoop:
                     self.hear(block)
                 self.app.dispatch(engine.Tick())
                 self.listener.set_context(self.app.context)
+                self.redraw()
         finally:
             self.microphone.stop()
+
+    def redraw(self) -> None:
+        now = self.app.clock.now()
+        if now >= self.next_redraw:
+            self.next_redraw = now + 0.2
+            width = shutil.get_terminal_size((100, 20)).columns - 1
+            self.display.show(status_line(self.app.state, now, self.microphone.level, width))
 
     def hear(self, block: bytes) -> None:
         sounding = self.guard.sounding()
