@@ -1,0 +1,56 @@
+"""Shared fixtures for the core tests (intents, content, engine, store, text mode, wheel)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def builtin_intents():
+    from assistant.intents import load_intents
+
+    return load_intents()
+
+
+@pytest.fixture(scope="session")
+def builtin_catalog():
+    from assistant.exercises import load_catalog
+
+    return load_catalog()
+
+
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a `python -m assistant` child: this checkout first on the path, and a
+    private HOME so nothing can touch a real user's data."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env["HOME"] = str(tmp_path / "home")
+    env["XDG_DATA_HOME"] = str(tmp_path / "home" / "share")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture
+def hearth_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `python -m assistant ARGS` with `stdin` text piped in; returns the finished process."""
+
+    def run(args: Sequence[str], stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "assistant", *map(str, args)],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=tmp_path,
+            env=cli_env(tmp_path),
+        )
+
+    return run
