@@ -430,12 +430,14 @@ class _PlanBuilder:
         pool = self.exercise.pools[step.pool]
         drawn = self._draw(step.pool, step.count)
         last_section = -1
-        for index, item in drawn:
+        for turn, (index, item) in enumerate(drawn):
             if pool.sections and item.section != last_section:
                 self._emit(SayStep(pool.sections[item.section]), values)
                 last_section = item.section
             partners = self.request.partners
-            if step.alternate_first and index % 2 == 1:
+            # alternate by place in tonight's draw, not in the pool: a rotate pool that wraps
+            # (16, 0) would otherwise give the same partner the first word twice in a row
+            if step.alternate_first and turn % 2 == 1:
                 partners = (partners[1], partners[0])
             self.labels = {"item_number": index + 1, "item_total": len(pool.items), "section": item.section + 1}
             if pool.order == "sequence":
