@@ -1,0 +1,727 @@
+"""The pure engine: whole evenings on explicit time, no audio, no threads."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from assistant import engine
+from assistant.engine import (
+    LINES,
+    NEXT_FIRST,
+    Chime,
+    ExtendTimer,
+    Heard,
+    PauseTimer,
+    Say,
+    SaveProgress,
+    SessionEnded,
+    SessionStarted,
+    Settings,
+    SpeechFinished,
+    StartTimer,
+    State,
+    StopSpeaking,
+    StopTimer,
+    Tick,
+    VoiceActivity,
+    context,
+    step,
+    time_left_words,
+)
+from assistant.exercises import PlanRequest, compile_plan
+
+PARTNERS = ("Alex", "Sam")
+
+
+class Evening:
+    """Drives the engine like the app does with an instant speaker: every Say finishes at once
+    (unless `instant=False`), and time only moves when `wait` is called."""
+
+    def __init__(self, catalog, progress=None, instant=True, **settings):
+        self.state = State(catalog, Settings(partners=PARTNERS, **settings), dict(progress or {}))
+        self.now = 0.0
+        self.instant = instant
+        self.log: list = []
+
+    def send(self, event) -> list:
+        effects: list = []
+        pending = [event]
+        while pending:
+            current = pending.pop(0)
+            self.state, out = step(self.state, current, self.now)
+            effects += out
+            if self.instant:
+                pending += [SpeechFinished(e.utterance) for e in out if isinstance(e, Say)]
+        self.log += effects
+        return effects
+
+    def hear(self, intent, **slots) -> list:
+        return self.send(Heard(intent, slots))
+
+    def start(self, exercise, **slots) -> list:
+        return self.hear("start", exercise=exercise, **slots)
+
+    def wait(self, seconds, tick=1.0) -> list:
+        effects = []
+        end = self.now + seconds
+        while self.now < end - 1e-9:
+            self.now = min(end, self.now + tick)
+            effects += self.send(Tick())
+        return effects
+
+    def at(self, when) -> list:
+        """One tick at an exact time."""
+        assert when >= self.now
+        self.now = when
+        return self.send(Tick())
+
+    @property
+    def session(self):
+        return self.state.session
+
+    @property
+    def context(self):
+        return context(self.state)
+
+    def left(self):
+        return self.session.timer.left(self.now)
+
+
+def said(effects) -> list[str]:
+    return [e.text for e in effects if isinstance(e, Say)]
+
+
+def chimes(effects) -> list[str]:
+    return [e.kind for e in effects if isinstance(e, Chime)]
+
+
+def ended(effects) -> list[SessionEnded]:
+    return [e for e in effects if isinstance(e, SessionEnded)]
+
+
+@pytest.fixture
+def evening(builtin_catalog):
+    def make(**kwargs):
+        return Evening(builtin_catalog, **kwargs)
+
+    return make
+
+
+# ---------------------------------------------------------------- whole exercises
+
+
+@pytest.mark.parametrize(
+    "exercise_id",
+    ["check_in", "thirty_six_questions", "appreciation", "vulnerability", "listening_turns", "ten_minute_question", "device_free_talk"],
+)
+def test_every_exercise_runs_end_to_end(evening, builtin_catalog, exercise_id):
+    ev = evening()
+    exercise = builtin_catalog.exercises[exercise_id]
+    plan, _ = compile_plan(PlanRequest(exercise, PARTNERS, {}))
+    first = ev.start(exercise_id)
+    assert first[0] == SessionStarted(exercise_id)
+    for _ in range(1000):
+        session = ev.session
+        if session is None:
+            break
+        if session.phase == "waiting":
+            assert ev.context == "prompt"
+            ev.hear("next")
+        elif session.phase == "timing":
+            assert ev.context == "turn"
+            ev.wait(ev.left() + 1)
+        else:
+            pytest.fail(f"stuck in phase {session.phase}")
+    assert ev.session is None and ev.context == "idle"
+    assert ended(ev.log) == [SessionEnded(exercise_id, completed=True)]
+    spoken = [e.text for e in ev.log if isinstance(e, Say) and not e.soft]
+    assert spoken == [s.text for s in plan], "every step is said once, in order"
+    turns = sum(1 for s in plan if s.kind == "turn")
+    assert chimes(ev.log).count("turn_start") == chimes(ev.log).count("turn_end") == turns
+    assert ev.state.progress[NEXT_FIRST] == 1
+
+
+def test_check_in_turns_time_out_with_chimes_in_order(evening):
+    ev = evening()
+    effects = ev.start("check_in")
+    assert said(effects)[1].startswith("Over to you, Alex.")
+    assert chimes(effects) == ["turn_start"]
+    assert StartTimer(120.0, 120.0) in effects
+    assert ev.context == "turn"
+    assert ev.at(119.5) == []
+    effects = ev.at(120.0)
+    assert chimes(effects) == ["turn_end", "turn_start"]
+    assert effects.index(Chime("turn_end")) < effects.index(StopTimer()) < effects.index(Chime("turn_start"))
+    assert said(effects)[0].startswith("Over to you, Sam.")
+    effects = ev.wait(120)
+    assert chimes(effects) == ["turn_end"]
+    assert said(effects) == ["Thank you both, for sharing and for listening."]
+    assert chimes(ev.log) == ["turn_start", "turn_end", "turn_start", "turn_end"]
+    assert ended(ev.log) == [SessionEnded("check_in", completed=True)]
+
+
+def test_done_ends_a_turn_early(evening):
+    ev = evening()
+    ev.start("check_in")
+    ev.wait(30)
+    effects = ev.hear("done_turn")
+    assert chimes(effects) == ["turn_end", "turn_start"]
+    assert StopTimer() in effects and StartTimer(120.0, 120.0) in effects
+    assert said(effects)[0].startswith("Over to you, Sam.")
+    assert ev.left() == 120.0
+
+
+# ---------------------------------------------------------------- the timer
+
+
+def test_pause_freezes_the_timer_and_resume_continues(evening):
+    ev = evening()
+    ev.start("check_in")
+    ev.wait(30)
+    effects = ev.hear("pause")
+    assert PauseTimer(90.0) in effects and Chime("acknowledged") in effects
+    assert said(effects) == [LINES["paused"]]
+    assert ev.context == "prompt"
+    assert ev.wait(3600) == []  # an hour passes while paused: no chime, no reprompt, nothing
+    assert ev.left() == 90.0
+    assert said(ev.hear("pause")) == [LINES["already_paused"]]
+    effects = ev.hear("resume")
+    assert StartTimer(120.0, 90.0) in effects and said(effects) == [LINES["resumed"]]
+    assert ev.context == "turn"
+    assert ev.wait(89) == []
+    assert chimes(ev.wait(1)) == ["turn_end", "turn_start"]
+
+
+def test_resume_when_not_paused(evening):
+    ev = evening()
+    ev.start("check_in")
+    assert said(ev.hear("resume")) == [LINES["not_paused"]]
+    assert ev.left() == 120.0
+
+
+def test_more_time_extends_the_turn(evening):
+    ev = evening()
+    ev.start("check_in")
+    ev.wait(100)
+    effects = ev.hear("more_time", minutes=2)
+    assert ExtendTimer(120.0) in effects
+    assert said(effects) == ["Okay, two minutes more."]
+    assert ev.left() == 140.0
+    assert ev.wait(139) == []
+    assert chimes(ev.wait(1)) == ["turn_end", "turn_start"]
+    ev.wait(50)
+    effects = ev.hear("more_time")
+    assert ExtendTimer(60.0) in effects and said(effects) == ["Okay, one minute more."]
+    assert ev.left() == 130.0
+
+
+def test_more_time_while_paused_adds_to_what_is_left(evening):
+    ev = evening()
+    ev.start("check_in")
+    ev.wait(60)
+    ev.hear("pause")
+    ev.hear("more_time", minutes=3)
+    assert ev.left() == 240.0
+    ev.wait(500)
+    assert ev.left() == 240.0
+
+
+def test_time_left_words(evening):
+    ev = evening()
+    ev.start("check_in")
+    assert said(ev.hear("time_left")) == ["About two minutes left."]
+    ev.wait(60)
+    assert said(ev.hear("time_left")) == ["About a minute left."]
+    ev.wait(30)
+    assert said(ev.hear("time_left")) == ["Less than a minute left."]
+    ev.wait(20)
+    assert said(ev.hear("time_left")) == ["Just a few seconds left."]
+    assert all(e.soft for e in ev.log if isinstance(e, Say) and "left." in e.text)
+    assert ev.left() == 10.0  # asking does not touch the timer
+
+
+def test_time_left_without_a_timer(evening):
+    ev = evening()
+    ev.start("appreciation")
+    assert said(ev.hear("time_left")) == [LINES["no_timer_left"]]
+    assert said(ev.hear("more_time")) == [LINES["no_timer_more"]]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(1200, "About twenty minutes left."), (600, "About ten minutes left."), (150, "About three minutes left."),
+     (120, "About two minutes left."), (60, "About a minute left."), (55, "About a minute left."),
+     (54, "Less than a minute left."), (20, "Less than a minute left."), (19, "Just a few seconds left."), (0, "Just a few seconds left.")],
+)
+def test_time_left_words_table(seconds, words):
+    assert time_left_words(seconds) == words
+
+
+def test_minute_left_cue_only_in_long_turns_that_ask_for_it(evening):
+    ev = evening()
+    ev.start("listening_turns")
+    assert ev.session.current.seconds == 180 and ev.session.current.minute_left_cue
+    assert ev.wait(119) == []
+    effects = ev.wait(1)
+    assert chimes(effects) == ["minute_left"]
+    assert [e for e in effects if isinstance(e, Say)] == [Say("One minute left.", e.utterance, soft=True) for e in effects if isinstance(e, Say)]
+    assert said(effects) == ["One minute left."]
+    effects = ev.wait(60)  # no second cue; the speaker turn ends and the one-minute turn starts
+    assert chimes(effects) == ["turn_end", "turn_start"]
+    assert ev.session.current.seconds == 60
+    effects = ev.wait(60)
+    assert "minute_left" not in chimes(effects)
+
+
+def test_no_minute_left_cue_in_a_check_in(evening):
+    ev = evening()
+    ev.start("check_in")
+    ev.wait(240)
+    assert "minute_left" not in chimes(ev.log)
+    assert ended(ev.log)
+
+
+def test_no_minute_left_cue_in_a_short_adjusted_turn(evening):
+    ev = evening()
+    ev.start("listening_turns", minutes=1)  # the speaker turn asks for a cue, but is only a minute long
+    assert ev.session.current.seconds == 60 and ev.session.current.minute_left_cue
+    ev.wait(61)
+    assert "minute_left" not in chimes(ev.log)
+
+
+def test_minute_left_cue_in_the_ten_minute_question(evening):
+    ev = evening()
+    ev.start("ten_minute_question")
+    assert ev.wait(539) == []
+    assert chimes(ev.wait(1)) == ["minute_left"]
+
+
+def test_more_time_after_the_cue_allows_another_cue(evening):
+    ev = evening()
+    ev.start("ten_minute_question")
+    ev.wait(550)
+    assert chimes(ev.log).count("minute_left") == 1
+    ev.hear("more_time", minutes=5)
+    ev.wait(5 * 60 - 5)
+    assert chimes(ev.log).count("minute_left") == 2
+
+
+# ---------------------------------------------------------------- silence
+
+
+def test_silence_reprompts_twice_then_never_again(evening):
+    ev = evening()
+    ev.start("appreciation")
+    assert ev.session.phase == "waiting"
+    t0 = ev.now
+    assert ev.at(t0 + 119) == []
+    effects = ev.at(t0 + 120)
+    assert said(effects) == [LINES["reprompt_first"]]
+    assert all(e.soft for e in effects if isinstance(e, Say))
+    assert ev.at(t0 + 120 + 179) == []
+    assert said(ev.at(t0 + 120 + 180)) == [LINES["reprompt_second"]]
+    assert ev.wait(3600) == []
+    assert said(ev.log).count(LINES["reprompt_first"]) == 1
+    assert said(ev.log).count(LINES["reprompt_second"]) == 1
+    assert ev.session.phase == "waiting"  # still waiting for them, quietly
+
+
+def test_reprompt_delays_come_from_settings(evening):
+    ev = evening(first_reprompt_s=10, second_reprompt_s=20)
+    ev.start("appreciation")
+    assert ev.at(9) == []
+    assert said(ev.at(10)) == [LINES["reprompt_first"]]
+    assert ev.at(29) == []
+    assert said(ev.at(30)) == [LINES["reprompt_second"]]
+
+
+def test_voice_activity_postpones_the_reprompt(evening):
+    ev = evening()
+    ev.start("appreciation")
+    ev.at(100)
+    assert ev.send(VoiceActivity()) == []
+    assert ev.at(120) == []
+    assert ev.at(219) == []
+    assert said(ev.at(220)) == [LINES["reprompt_first"]]
+    ev.at(300)
+    ev.send(VoiceActivity())
+    assert ev.at(400) == []  # would have been due at 220 + 180
+    assert said(ev.at(480)) == [LINES["reprompt_second"]]
+
+
+def test_a_new_prompt_starts_the_silence_count_afresh(evening):
+    ev = evening()
+    ev.start("appreciation")
+    ev.at(110)
+    ev.hear("next")
+    assert ev.session.phase == "waiting"
+    assert ev.at(200) == []  # the first prompt's deadline (120) is gone
+    assert said(ev.at(230)) == [LINES["reprompt_first"]]
+
+
+def test_no_reprompts_while_a_turn_timer_runs(evening):
+    ev = evening(first_reprompt_s=5, second_reprompt_s=5)
+    ev.start("device_free_talk")
+    effects = ev.wait(1199)
+    assert said(effects) == ["One minute left."]
+    assert LINES["reprompt_first"] not in said(ev.log)
+
+
+def test_voice_activity_during_a_turn_does_nothing(evening):
+    ev = evening()
+    ev.start("check_in")
+    before = ev.state
+    assert ev.send(VoiceActivity()) == []
+    assert ev.state == before
+
+
+def test_pause_at_a_prompt_suspends_reprompts(evening):
+    ev = evening()
+    ev.start("appreciation")
+    ev.hear("pause")
+    assert ev.wait(1000) == []
+    effects = ev.hear("resume")
+    assert said(effects) == [LINES["resumed"]]
+    assert ev.at(ev.now + 119) == []
+    assert said(ev.at(ev.now + 1)) == [LINES["reprompt_first"]]
+
+
+# ---------------------------------------------------------------- stopping
+
+
+def test_stop_in_a_long_exercise_asks_and_no_continues_the_timer(evening):
+    ev = evening()
+    ev.start("device_free_talk")
+    ev.wait(300)
+    effects = ev.hear("stop")
+    assert PauseTimer(900.0) in effects
+    assert said(effects) == [LINES["confirm_stop"]]
+    assert ev.context == "prompt" and ev.session.confirming
+    assert ev.wait(600) == []  # the question waits; the timer does not run meanwhile
+    assert ev.left() == 900.0
+    effects = ev.hear("no")
+    assert StartTimer(1200.0, 900.0) in effects
+    assert said(effects) == [LINES["keep_going"]]
+    assert ev.context == "turn" and not ev.session.confirming
+    assert ev.left() == 900.0
+    assert chimes(ev.wait(899)) == ["minute_left"]
+    assert chimes(ev.wait(1)) == ["turn_end"]
+    assert ended(ev.log) == [SessionEnded("device_free_talk", completed=True)]
+
+
+def test_stop_then_yes_ends_and_keeps_the_place(evening):
+    ev = evening()
+    ev.start("thirty_six_questions")
+    for _ in range(4):
+        ev.hear("next")
+    assert ev.session.current.text.startswith("Alex, question 3 is for you.")
+    assert ev.state.progress["thirty_six_questions/questions"] == 2
+    assert said(ev.hear("stop")) == [LINES["confirm_stop"]]
+    assert said(ev.hear("repeat")) == [LINES["confirm_stop"]]  # anything else: ask again
+    effects = ev.hear("yes")
+    assert said(effects) == [
+        "Okay, we'll stop here. Your place is saved. Next time, say pick up where we left off, and we'll start at question three of thirty six."
+    ]
+    assert ended(effects) == [SessionEnded("thirty_six_questions", completed=False)]
+    assert ev.session is None
+    assert ev.state.progress["thirty_six_questions/questions"] == 2
+    assert not any(isinstance(e, SaveProgress) and e.key == "thirty_six_questions/questions" for e in effects)
+
+
+def test_stop_twice_means_yes(evening):
+    ev = evening()
+    ev.start("vulnerability")
+    ev.hear("stop")
+    effects = ev.hear("stop")
+    assert said(effects) == [LINES["stopped"]]
+    assert ended(effects) == [SessionEnded("vulnerability", completed=False)]
+
+
+def test_stop_in_a_check_in_ends_at_once(evening):
+    ev = evening()
+    ev.start("check_in")
+    ev.wait(10)
+    effects = ev.hear("stop")
+    assert said(effects) == [LINES["stopped"]]
+    assert StopTimer() in effects
+    assert ended(effects) == [SessionEnded("check_in", completed=False)]
+    assert ev.session is None and ev.context == "idle"
+    assert ev.wait(600) == []
+
+
+def test_stop_while_speaking_waits_for_the_answer(evening):
+    """The interrupted words must not move the plan on while hearth asks whether to stop."""
+    ev = evening(instant=False)
+    effects = ev.start("thirty_six_questions")
+    welcome = [e for e in effects if isinstance(e, Say)][0]
+    effects = ev.hear("stop")
+    assert StopSpeaking() in effects and said(effects) == [LINES["confirm_stop"]]
+    assert ev.send(SpeechFinished(welcome.utterance)) == []  # the cut-off welcome reports finished
+    assert ev.session.index == 0 and ev.session.confirming
+    effects = ev.hear("no")
+    assert said(effects) == [LINES["keep_going"], welcome.text]  # say the cut-off step again
+
+
+def test_stop_during_a_confirm_stop_prompt_then_no_restarts_the_silence_count(evening):
+    ev = evening()
+    ev.start("vulnerability")
+    ev.at(100)
+    ev.hear("stop")
+    ev.at(500)
+    assert said(ev.hear("no")) == [LINES["keep_going"]]
+    assert ev.at(619) == []
+    assert said(ev.at(620)) == [LINES["reprompt_first"]]
+
+
+# ---------------------------------------------------------------- moving around the 36 Questions
+
+
+def _current(ev) -> str:
+    return ev.session.current.text
+
+
+def test_repeat_says_the_question_again(evening):
+    ev = evening()
+    ev.start("thirty_six_questions")
+    question = _current(ev)
+    effects = ev.hear("repeat")
+    assert said(effects) == [question]
+    assert _current(ev) == question and ev.session.phase == "waiting"
+
+
+def test_back_goes_to_the_previous_partner_then_the_previous_question(evening):
+    ev = evening()
+    ev.start("thirty_six_questions")
+    assert _current(ev).startswith("Alex, question 1 is for you.")
+    ev.hear("next")
+    assert _current(ev).startswith("Sam, question 1 is for you.")
+    effects = ev.hear("back")
+    assert said(effects)[0].startswith("Alex, question 1 is for you.")
+    ev.hear("next")
+    ev.hear("next")
+    assert _current(ev).startswith("Sam, question 2 is for you.")
+    ev.hear("back")
+    assert _current(ev).startswith("Sam, question 1 is for you.")
+
+
+def test_back_at_the_first_question_stays_there(evening):
+    ev = evening()
+    ev.start("thirty_six_questions")
+    effects = ev.hear("back")
+    assert said(effects)[0].startswith("Alex, question 1 is for you.")
+
+
+def test_skip_moves_to_the_next_question(evening):
+    ev = evening()
+    ev.start("thirty_six_questions")
+    effects = ev.hear("skip")
+    assert said(effects) == [_current(ev)]
+    assert _current(ev).startswith("Sam, question 2 is for you.")  # Q1's second partner is skipped too
+    ev.hear("next")
+    ev.hear("skip")
+    assert _current(ev).startswith("Alex, question 3 is for you.")
+
+
+def test_skip_into_the_next_set_announces_it(evening):
+    ev = evening(progress={"thirty_six_questions/questions": 11})
+    ev.hear("continue", exercise="thirty_six_questions")
+    assert "question 12 is for you" in _current(ev)
+    effects = ev.hear("skip")
+    assert said(effects)[0].startswith("Set two.")
+    assert "question 13 is for you" in said(effects)[1]
+
+
+def test_who_goes_first_alternates_per_question(evening):
+    ev = evening()
+    ev.start("thirty_six_questions")
+    order = []
+    for _ in range(8):
+        order.append(_current(ev).split(",")[0])
+        ev.hear("next")
+    assert order == ["Alex", "Sam", "Sam", "Alex", "Alex", "Sam", "Sam", "Alex"]
+
+
+def test_repeat_during_a_turn_keeps_the_timer_running(evening):
+    ev = evening()
+    ev.start("check_in")
+    ev.wait(40)
+    effects = ev.hear("repeat")
+    assert said(effects) == [_current(ev)]
+    assert not any(isinstance(e, (StartTimer, StopTimer, PauseTimer)) for e in effects)
+    assert ev.left() == 80.0
+
+
+# ---------------------------------------------------------------- across sessions
+
+
+def test_who_goes_first_alternates_across_sessions(evening):
+    ev = evening()
+    firsts = []
+    for _ in range(3):
+        ev.start("check_in")
+        firsts.append(_current(ev).split(".")[0])
+        ev.hear("stop")
+    assert firsts == ["Over to you, Alex", "Over to you, Sam", "Over to you, Alex"]
+    ev.start("thirty_six_questions")  # the alternation is shared by all exercises
+    assert _current(ev).startswith("Sam, question 1")
+
+
+def test_check_in_questions_rotate_without_repeats(evening, builtin_catalog):
+    ev = evening()
+    pool = [item.text for item in builtin_catalog.exercises["check_in"].pools["questions"].items]
+    asked = []
+    for _ in range(len(pool) + 1):
+        ev.start("check_in")
+        asked.append(next(text for text in pool if text in _current(ev)))
+        ev.hear("stop")
+    for i in range(len(asked) - 7):
+        assert len(set(asked[i : i + 8])) == 8, f"a question came back within 7 sessions: {asked[i : i + 8]}"
+    assert all(a != b for a, b in zip(asked, asked[1:]))
+    assert set(asked) == set(pool)  # all of them come round before any repeats
+    assert asked[-1] == asked[0]
+
+
+def test_rotation_survives_a_restart(evening, builtin_catalog):
+    ev = evening()
+    ev.start("ten_minute_question")
+    first = _current(ev)
+    ev.hear("stop")
+    again = Evening(builtin_catalog, progress=ev.state.progress)  # a new evening with the saved progress
+    again.start("ten_minute_question")
+    assert _current(again) != first
+
+
+def test_continue_resumes_where_they_stopped(evening):
+    ev = evening(progress={"thirty_six_questions/questions": 5})
+    effects = ev.hear("continue", exercise="thirty_six_questions")
+    lines = said(effects)
+    assert lines[0] == "Welcome back. Last time you stopped before question six of thirty six. Let's pick up from there."
+    assert lines[1].startswith("Set one.")  # a reminder of the set they are in
+    assert lines[2].startswith("Alex, question 6 is for you.")
+    assert not any(line.startswith("Welcome, Alex and Sam") for line in lines)
+
+
+def test_continue_at_a_set_boundary_announces_the_set(evening):
+    ev = evening(progress={"thirty_six_questions/questions": 12})
+    lines = said(ev.hear("continue"))  # "pick up where we left off": no exercise named
+    assert lines[0].startswith("Welcome back. Last time you stopped before question thirteen of thirty six.")
+    assert lines[1].startswith("Set two.")
+    assert lines[2].startswith("Alex, question 13 is for you.")
+
+
+def test_continue_with_nothing_saved(evening):
+    ev = evening()
+    assert said(ev.hear("continue")) == [LINES["nothing_to_continue"]]
+    assert ev.session is None
+    lines = said(ev.hear("continue", exercise="thirty_six_questions"))
+    assert lines[0] == LINES["continue_from_start"]
+    assert lines[1].startswith("Welcome, Alex and Sam.")
+
+
+def test_finishing_the_36_questions_starts_afresh_next_time(evening):
+    ev = evening(progress={"thirty_six_questions/questions": 35})
+    ev.hear("continue", exercise="thirty_six_questions")
+    ev.hear("next")
+    effects = ev.hear("next")
+    assert said(effects)[-1].startswith("That was the last question.")
+    assert SaveProgress("thirty_six_questions/questions", 0) in effects
+    assert ended(effects) == [SessionEnded("thirty_six_questions", completed=True)]
+
+
+# ---------------------------------------------------------------- other commands
+
+
+def test_topics_in_device_free_talk(evening, builtin_catalog):
+    ev = evening()
+    ev.start("device_free_talk")
+    starters = [item.text for item in builtin_catalog.exercises["device_free_talk"].pools["starters"].items]
+    first = ev.hear("topic")
+    second = ev.hear("topic")
+    assert said(first) == [starters[0]] and said(second) == [starters[1]]
+    assert all(e.soft for e in first + second if isinstance(e, Say))
+    assert ev.state.progress["device_free_talk/starters"] == 2
+    assert ev.left() == 1200.0
+
+
+def test_topics_elsewhere(evening):
+    ev = evening()
+    ev.start("check_in")
+    assert said(ev.hear("topic")) == [LINES["no_topics"]]
+
+
+def test_commands_with_nothing_running(evening):
+    ev = evening()
+    for intent in ("next", "pause", "stop", "yes", "more_time"):
+        assert said(ev.hear(intent)) == [LINES["nothing_running"]]
+    assert ev.session is None
+    assert said(ev.start("karaoke")) == [LINES["unknown_exercise"]]
+
+
+def test_yes_and_no_when_nothing_was_asked(evening):
+    ev = evening()
+    ev.start("appreciation")
+    assert said(ev.hear("yes")) == [LINES["not_asking"]]
+    assert said(ev.hear("no")) == [LINES["not_asking"]]
+    assert ev.session is not None
+
+
+def test_help_info_and_list(evening, builtin_catalog):
+    ev = evening(help_by_context={"idle": "idle help", "prompt": "prompt help", "turn": "turn help"})
+    assert said(ev.hear("help")) == ["idle help"]
+    assert said(ev.hear("info", topic="when_to_get_help")) == [builtin_catalog.info["when_to_get_help"].text]
+    assert said(ev.hear("info", topic="astrology")) == [LINES["no_info"]]
+    listing = said(ev.hear("list_exercises"))[0]
+    assert listing.startswith("There are seven exercises.")
+    for exercise in builtin_catalog.exercises.values():
+        assert exercise.title in listing
+    ev.start("check_in")
+    assert said(ev.hear("help")) == ["turn help"]
+    ev.hear("pause")
+    assert said(ev.hear("help")) == ["prompt help"]
+    assert ev.session.paused  # help does not disturb the exercise
+
+
+def test_unknown_intent_is_reported_not_raised(evening):
+    ev = evening()
+    ev.start("appreciation")
+    effects = ev.hear("dance")
+    assert effects == [engine.Unhandled("dance")]
+
+
+# ---------------------------------------------------------------- purity
+
+
+def test_stale_speech_finished_does_nothing(evening):
+    ev = evening(instant=False)
+    effects = ev.start("check_in")
+    welcome = [e for e in effects if isinstance(e, Say)][0]
+    before = ev.state
+    assert ev.send(SpeechFinished(welcome.utterance + 40)) == []
+    assert ev.state == before
+    effects = ev.send(SpeechFinished(welcome.utterance))
+    turn_text = [e for e in effects if isinstance(e, Say)][0]
+    assert turn_text.text.startswith("Over to you, Alex.")
+    before = ev.state
+    assert ev.send(SpeechFinished(welcome.utterance)) == []  # the same utterance twice: the second is stale
+    assert ev.state == before
+    assert ev.send(SpeechFinished(turn_text.utterance))[0] == Chime("turn_start")
+
+
+def test_speech_finished_with_nothing_running(builtin_catalog):
+    state = State(builtin_catalog, Settings(partners=PARTNERS))
+    assert step(state, SpeechFinished(1), 0.0) == (state, [])
+    assert step(state, Tick(), 10.0) == (state, [])
+
+
+def test_step_is_pure(builtin_catalog):
+    state = State(builtin_catalog, Settings(partners=PARTNERS))
+    started, effects = step(state, Heard("start", {"exercise": "check_in"}), 5.0)
+    again, effects_again = step(state, Heard("start", {"exercise": "check_in"}), 5.0)
+    assert (started, effects) == (again, effects_again)
+    assert state.session is None and state.progress == {}
+    assert started.session is not None and started is not state
+    frozen = replace(started)
+    step(started, Heard("next"), 6.0)
+    assert started == frozen
