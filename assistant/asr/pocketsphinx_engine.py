@@ -1,0 +1,303 @@
+"""PocketSphinx implementation of the `Recognizer` protocol, built to ignore conversation.
+
+Why it is shaped this way (figures in docs/false-activations.md):
+
+* Audio is cut into speech segments by PocketSphinx's own voice-activity `Endpointer`, and each
+  segment is decoded whole (`full_utt=True`, so cepstral mean normalization sees the entire
+  segment), rather than streaming the grammar search over the evening: a grammar search left
+  running matches *something* in most stretches of talk.
+* A segment longer than a command could be (`max_duration_s`) is dropped without being decoded,
+  which is both the cheapest rejection and a privacy win.
+* Every grammar hit is re-checked against a free phone-loop decode of the same audio
+  (`assistant.asr.verify`): the grammar-vs-phone-loop score ratio and the phone-string distance
+  reject conversation that the grammar merely forced into a command shape.
+* Synthesized or gated audio contains exact digital silence, on which the acoustic front end does
+  badly; a -66 dBFS white noise floor (far below any real microphone's own noise) is added to each
+  segment before decoding.
+
+Nothing the couple says is logged or written anywhere: PocketSphinx's own logging is silenced and
+segment audio lives only in memory until it has been decoded.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pocketsphinx
+
+from assistant.asr.base import SAMPLE_RATE, Grammar, Hypothesis
+from assistant.asr.verify import SegmentEvidence, VerifierSettings, clean_word, judge
+
+_BYTES_PER_SAMPLE = 2
+_FRAME_RATE = 100  # PocketSphinx feature frames per second
+_PHONE_SEARCH = "__phones"
+_FREE_SEARCH = "_default"
+_FILLER = re.compile(r"^(<.*>|\[.*\]|\+.*\+|SIL)$")
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """One stretch of speech; `pcm` is None when it was too long to be a command."""
+
+    start_s: float
+    end_s: float
+    pcm: bytes | None
+
+
+class _SpeechSegmenter:
+    """Voice-activity segmentation with a running clock that survives resets.
+
+    Wraps `pocketsphinx.Endpointer`, which wants fixed 30 ms frames, so incoming blocks of any size
+    are re-framed here. Segments longer than `max_s` stop collecting audio (memory and privacy)
+    and are reported with `pcm=None`.
+    """
+
+    def __init__(self, max_s: float, vad_mode: int) -> None:
+        self._max_bytes = int(max_s * SAMPLE_RATE) * _BYTES_PER_SAMPLE
+        self._vad_mode = vad_mode
+        self._origin_s = 0.0  # audio time at which the current endpointer started
+        self._consumed_bytes = 0  # bytes fed to all endpointers so far
+        self._new_endpointer()
+
+    def _new_endpointer(self) -> None:
+        self._ep = pocketsphinx.Endpointer(vad_mode=self._vad_mode)
+        self._pending = b""
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._overlong = False
+        self._start_s: float | None = None
+        self._origin_s = self._consumed_bytes / (_BYTES_PER_SAMPLE * SAMPLE_RATE)
+
+    def restart(self) -> None:
+        """Drop any open segment and buffered audio; the clock keeps running."""
+        self._consumed_bytes += len(self._pending)
+        self._new_endpointer()
+
+    def feed(self, pcm: bytes) -> list[_Segment]:
+        """Consume a block; return the segments it completed."""
+        self._pending += pcm
+        size = self._ep.frame_bytes
+        done: list[_Segment] = []
+        while len(self._pending) >= size:
+            frame, self._pending = self._pending[:size], self._pending[size:]
+            self._consumed_bytes += size
+            segment = self._step(self._ep.process(frame))
+            if segment is not None:
+                done.append(segment)
+        return done
+
+    def finish(self) -> list[_Segment]:
+        """End of input: close the open segment, if any."""
+        if self._start_s is None:
+            self.restart()
+            return []
+        if self._pending:
+            self._collect(self._ep.end_stream(self._pending))
+        self._consumed_bytes += len(self._pending)
+        self._pending = b""
+        segment = self._close(self._consumed_bytes / (_BYTES_PER_SAMPLE * SAMPLE_RATE))
+        self.restart()
+        return [segment]
+
+    def _step(self, speech: bytes | None) -> _Segment | None:
+        if speech is not None and self._start_s is None:
+            self._start_s = self._origin_s + float(self._ep.speech_start)
+        self._collect(speech)
+        if self._start_s is not None and not self._ep.in_speech:
+            return self._close(self._origin_s + float(self._ep.speech_end))
+        return None
+
+    def _collect(self, speech: bytes | None) -> None:
+        if speech is None or self._overlong:
+            return
+        self._parts.append(speech)
+        self._size += len(speech)
+        if self._size > self._max_bytes:
+            self._overlong, self._parts = True, []
+
+    def _close(self, end_s: float) -> _Segment:
+        start_s = self._start_s if self._start_s is not None else end_s
+        pcm = None if self._overlong else b"".join(self._parts)
+        self._parts, self._size, self._overlong, self._start_s = [], 0, False, None
+        return _Segment(start_s, max(end_s, start_s), pcm)
+
+
+def add_noise_floor(pcm: bytes, dbfs: float, rng: np.random.Generator) -> bytes:
+    """Add white noise at `dbfs` (RMS re full scale) so digital silence looks like a microphone."""
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+    sigma = 32768.0 * 10.0 ** (dbfs / 20.0)
+    noisy = samples + rng.normal(0.0, sigma, samples.size)
+    return bytes(np.clip(np.rint(noisy), -32768, 32767).astype("<i2").tobytes())
+
+
+class _Decoders:
+    """One PocketSphinx decoder holding every search: each context's grammar, a phone loop and,
+    optionally, the open-vocabulary language model. Switching searches is cheap; loading is not."""
+
+    def __init__(self, free_lm: bool, hmm: str | None, dictionary: str | None) -> None:
+        model = pocketsphinx.get_model_path()
+        config = pocketsphinx.Config(loglevel="FATAL")
+        if hmm is not None:
+            config["hmm"] = hmm
+        if dictionary is not None:
+            config["dict"] = dictionary
+        if not free_lm:
+            config["lm"] = None
+        self.free_lm = free_lm
+        self.decoder = pocketsphinx.Decoder(config)
+        self.decoder.add_allphone_file(_PHONE_SEARCH, os.path.join(model, "en-us-phone.lm.bin"))
+        self._grammars: dict[str, str] = {}
+        # Path scores come back as probabilities of a log-base-1.0001 score shifted down by 10
+        # bits; this factor turns them back into natural-log units.
+        self._nats = 1024.0 * math.log(1.0001)
+
+    def grammar_search(self, jsgf: str) -> str:
+        """Name of the search for `jsgf`, compiling it on first use."""
+        name = self._grammars.get(jsgf)
+        if name is None:
+            name = f"__grammar{len(self._grammars)}"
+            self.decoder.add_jsgf_string(name, jsgf)
+            self._grammars[jsgf] = name
+        return name
+
+    def run(self, search: str, pcm: bytes) -> tuple[str, float, list[str]]:
+        """Decode `pcm` as one utterance with `search`: (text, path score, non-filler tokens)."""
+        self.decoder.activate_search(search)
+        self.decoder.start_utt()
+        self.decoder.process_raw(pcm, False, True)
+        self.decoder.end_utt()
+        hyp = self.decoder.hyp()
+        if hyp is None:
+            return "", -math.inf, []
+        tokens = [s.word for s in self.decoder.seg() if not _FILLER.match(s.word)]
+        return hyp.hypstr, self._log_score(hyp.score), tokens
+
+    def _log_score(self, score: float) -> float:
+        if score <= 0.0:
+            return -math.inf
+        return float(self.decoder.get_logmath().log(score)) * self._nats
+
+    def phones_of(self, words: list[str]) -> tuple[str, ...]:
+        """Dictionary phones of the decoded words (alternate pronunciations included)."""
+        phones: list[str] = []
+        for word in words:
+            found = self.decoder.lookup_word(word)
+            if found:
+                phones.extend(found.split())
+        return tuple(phones)
+
+    def evidence(
+        self, search: str, phrases: frozenset[str], pcm: bytes
+    ) -> SegmentEvidence | None:
+        """Decode `pcm` with the grammar and, if it matched, gather the second-pass evidence.
+
+        PocketSphinx returns the best *partial* path when no grammar end state was reached
+        ("what can i"); `phrases` (when given) tells whole phrases from such fragments.
+        """
+        text, g_score, words = self.run(search, pcm)
+        text = " ".join(clean_word(w) for w in text.split())
+        if not text:
+            return None
+        _, p_score, free_phones = self.run(_PHONE_SEARCH, pcm)
+        free_words: list[str] = []
+        if self.free_lm:
+            _, _, free_words = self.run(_FREE_SEARCH, pcm)
+        n_samples = len(pcm) // _BYTES_PER_SAMPLE
+        return SegmentEvidence(
+            duration_s=n_samples / SAMPLE_RATE,
+            n_frames=max(1, n_samples * _FRAME_RATE // SAMPLE_RATE),
+            grammar_text=text,
+            grammar_score=g_score,
+            phone_score=p_score,
+            grammar_phones=self.phones_of(words),
+            free_phones=tuple(free_phones),
+            free_words=tuple(free_words),
+            complete=not phrases or text in phrases,
+        )
+
+
+class PocketSphinxRecognizer:
+    """Grammar-constrained, conversation-rejecting recognizer (implements `Recognizer`).
+
+    Args:
+        grammar: initial context grammar; until one is set, audio is segmented but not decoded.
+        settings: second-pass thresholds (`VerifierSettings()` holds the measured defaults).
+        verify: False returns every grammar hit (for measurement only: it accepts conversation).
+        noise_floor_dbfs: white-noise floor added before decoding; None disables it.
+        vad_mode: Endpointer aggressiveness 0 (loose) .. 3 (strict).
+        free_lm: also load the open-vocabulary LM for the word-overlap check (~+80 MB, slower).
+        hmm, dictionary: acoustic model folder and pronunciation dictionary (default: bundled).
+        seed: seed of the noise-floor generator, for reproducible measurements.
+    """
+
+    name = "pocketsphinx"
+
+    def __init__(
+        self,
+        grammar: Grammar | None = None,
+        *,
+        settings: VerifierSettings | None = None,
+        verify: bool = True,
+        noise_floor_dbfs: float | None = -66.0,
+        vad_mode: int = 0,
+        free_lm: bool = False,
+        hmm: str | None = None,
+        dictionary: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.settings = settings if settings is not None else VerifierSettings()
+        self.verify = verify
+        self.noise_floor_dbfs = noise_floor_dbfs
+        self._rng = np.random.default_rng(seed)
+        self._decoders = _Decoders(free_lm or self.settings.min_word_overlap > 0, hmm, dictionary)
+        self._segmenter = _SpeechSegmenter(self.settings.max_duration_s, vad_mode)
+        self._search: str | None = None
+        self._phrases: frozenset[str] = frozenset()
+        self.last_evidence: SegmentEvidence | None = None  # for measurement; overwritten per hit
+        if grammar is not None:
+            self.set_grammar(grammar)
+
+    def set_grammar(self, grammar: Grammar) -> None:
+        """Switch context; the open segment is dropped so that it cannot match the new grammar."""
+        self._search = self._decoders.grammar_search(grammar.jsgf)
+        self._phrases = frozenset(" ".join(p.lower().split()) for p in grammar.phrases)
+        self._segmenter.restart()
+
+    def accept(self, pcm: bytes) -> list[Hypothesis]:
+        """Feed a block; return the commands whose segments ended inside it."""
+        return self._decode_all(self._segmenter.feed(pcm))
+
+    def flush(self) -> list[Hypothesis]:
+        """End of input: decode the open segment, if any."""
+        return self._decode_all(self._segmenter.finish())
+
+    def reset(self) -> None:
+        """Forget buffered audio (e.g. hearth's own voice); times keep counting."""
+        self._segmenter.restart()
+        self.last_evidence = None
+
+    def _decode_all(self, segments: list[_Segment]) -> list[Hypothesis]:
+        found = (self._decode(s) for s in segments)
+        return [h for h in found if h is not None]
+
+    def _decode(self, segment: _Segment) -> Hypothesis | None:
+        self.last_evidence = None
+        if segment.pcm is None or self._search is None:
+            return None
+        if segment.end_s - segment.start_s < self.settings.min_duration_s:
+            return None
+        pcm = segment.pcm
+        if self.noise_floor_dbfs is not None:
+            pcm = add_noise_floor(pcm, self.noise_floor_dbfs, self._rng)
+        evidence = self._decoders.evidence(self._search, self._phrases, pcm)
+        self.last_evidence = evidence
+        if evidence is None:
+            return None
+        confidence = judge(evidence, self.settings) if self.verify else 1.0
+        if confidence is None or not evidence.complete:
+            return None
+        return Hypothesis(evidence.grammar_text, confidence, segment.start_s, segment.end_s)
