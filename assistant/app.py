@@ -181,6 +181,7 @@ class App:
     def tick(self) -> None:
         self.poll_speaker()
         self.dispatch(Tick())
+        self.poll_speaker()  # what the tick said may have finished already: start the next step now, not a tick late
 
     def typed(self, line: str) -> None:
         """Text mode: one typed command. Typing is always addressed, so no wake name is needed."""
@@ -298,7 +299,7 @@ def run_text(app: App, lines: Iterable[str], tick_s: float = 0.2) -> None:
     fake = isinstance(app.clock, FakeClock)
     while True:
         try:
-            line = source.get(timeout=0 if fake else tick_s)
+            line = source.get(timeout=tick_s)  # returns at once when a line is ready; never a busy loop
         except queue.Empty:
             app.tick()
             continue
