@@ -39,6 +39,12 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
+def hearth_env(tmp_path: Path) -> dict[str, str]:
+    """The environment for a `python -m assistant` child started by a test itself."""
+    return cli_env(tmp_path)
+
+
+@pytest.fixture
 def hearth_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run `python -m assistant ARGS` with `stdin` text piped in; returns the finished process."""
 
@@ -46,6 +52,7 @@ def hearth_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]
         return subprocess.run(
             [sys.executable, "-m", "assistant", *map(str, args)],
             input=stdin,
+            check=False,
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import pytest
@@ -14,8 +15,8 @@ from assistant.engine import (
     ExtendTimer,
     Heard,
     PauseTimer,
-    Say,
     SaveProgress,
+    Say,
     SessionEnded,
     SessionStarted,
     Settings,
@@ -455,7 +456,7 @@ def test_stop_while_speaking_waits_for_the_answer(evening):
     """The interrupted words must not move the plan on while hearth asks whether to stop."""
     ev = evening(instant=False)
     effects = ev.start("thirty_six_questions")
-    welcome = [e for e in effects if isinstance(e, Say)][0]
+    welcome = next(e for e in effects if isinstance(e, Say))
     effects = ev.hear("stop")
     assert StopSpeaking() in effects and said(effects) == [LINES["confirm_stop"]]
     assert ev.send(SpeechFinished(welcome.utterance)) == []  # the cut-off welcome reports finished
@@ -578,7 +579,7 @@ def test_check_in_questions_rotate_without_repeats(evening, builtin_catalog):
         ev.hear("stop")
     for i in range(len(asked) - 7):
         assert len(set(asked[i : i + 8])) == 8, f"a question came back within 7 sessions: {asked[i : i + 8]}"
-    assert all(a != b for a, b in zip(asked, asked[1:]))
+    assert all(a != b for a, b in itertools.pairwise(asked))
     assert set(asked) == set(pool)  # all of them come round before any repeats
     assert asked[-1] == asked[0]
 
@@ -696,12 +697,12 @@ def test_unknown_intent_is_reported_not_raised(evening):
 def test_stale_speech_finished_does_nothing(evening):
     ev = evening(instant=False)
     effects = ev.start("check_in")
-    welcome = [e for e in effects if isinstance(e, Say)][0]
+    welcome = next(e for e in effects if isinstance(e, Say))
     before = ev.state
     assert ev.send(SpeechFinished(welcome.utterance + 40)) == []
     assert ev.state == before
     effects = ev.send(SpeechFinished(welcome.utterance))
-    turn_text = [e for e in effects if isinstance(e, Say)][0]
+    turn_text = next(e for e in effects if isinstance(e, Say))
     assert turn_text.text.startswith("Over to you, Alex.")
     before = ev.state
     assert ev.send(SpeechFinished(welcome.utterance)) == []  # the same utterance twice: the second is stale

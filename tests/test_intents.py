@@ -9,7 +9,17 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ContentError
-from assistant.intents import CONTEXTS, Alt, Opt, Seq, Slot, Word, normalize, number_words, parse_template
+from assistant.intents import (
+    CONTEXTS,
+    Alt,
+    Opt,
+    Seq,
+    Slot,
+    Word,
+    normalize,
+    number_words,
+    parse_template,
+)
 
 TABLE = Path(__file__).with_name("phrasings.tsv")
 WAKE = "hearth"
@@ -95,7 +105,7 @@ def test_phrasing_spoken_obeys_the_wake_name(builtin_intents, context, text, int
     if _addressed(text):
         match = builtin_intents.match(text, context, enforce_wake=True)
         assert match is not None and match.addressed and (match.intent, _slots(match)) == (intent, slots)
-        bare = re.sub(rf"^\s*(hey\s+)?{WAKE}\W*", "", text, flags=re.I)
+        bare = re.sub(rf"^\s*(hey\s+)?{WAKE}\W*", "", text, flags=re.IGNORECASE)
         if builtin_intents.needs_wake(definition, context):
             assert builtin_intents.match(bare, context, enforce_wake=True) is None
         return

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import StoreError
-from assistant.store import DB_NAME, SCHEMA_VERSION, TABLES, Store, default_data_dir, repair
+from assistant.store import (
+    DB_NAME,
+    SCHEMA_VERSION,
+    TABLES,
+    Store,
+    default_data_dir,
+    repair,
+)
 
 NOW = datetime(2026, 3, 14, 20, 30)
 

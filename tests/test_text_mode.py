@@ -12,8 +12,6 @@ import time
 
 import pytest
 
-from conftest import cli_env
-
 NAMES = ["--names", "Alex", "Sam"]
 
 
@@ -210,7 +208,13 @@ def test_one_wait_covers_back_to_back_turns(tmp_path):
     between one turn's end and the next one's start)."""
     import io
 
-    from assistant.app import FakeClock, InstantSpeaker, SilentChimes, build_app, run_text
+    from assistant.app import (
+        FakeClock,
+        InstantSpeaker,
+        SilentChimes,
+        build_app,
+        run_text,
+    )
 
     out = io.StringIO()
     chimes = SilentChimes()
@@ -231,7 +235,7 @@ def test_one_wait_covers_back_to_back_turns(tmp_path):
 class Running:
     """A hearth process whose stdin stays open, with its output collected line by line."""
 
-    def __init__(self, args, tmp_path):
+    def __init__(self, args, tmp_path, env):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "assistant", *map(str, args)],
             stdin=subprocess.PIPE,
@@ -240,7 +244,7 @@ class Running:
             text=True,
             bufsize=1,
             cwd=tmp_path,
-            env=cli_env(tmp_path),
+            env=env,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -277,9 +281,9 @@ class Running:
                 pass
 
 
-def test_thirty_six_questions_resume_after_the_process_is_killed(tmp_path, hearth_cli):
+def test_thirty_six_questions_resume_after_the_process_is_killed(tmp_path, hearth_cli, hearth_env):
     data = tmp_path / "data"
-    running = Running(session_args(data), tmp_path)
+    running = Running(session_args(data), tmp_path, hearth_env)
     try:
         running.send("start the thirty six questions")
         running.wait_for("Alex, question 1 is for you.")
@@ -329,14 +333,15 @@ def test_history_when_empty(tmp_path, hearth_cli):
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc")
-def test_waiting_for_input_does_not_spin(tmp_path):
+def test_waiting_for_input_does_not_spin(tmp_path, hearth_env):
     """With a fake clock nothing happens until the next line, so waiting for it must not burn a CPU."""
-    running = Running(session_args(tmp_path / "data"), tmp_path)
+    running = Running(session_args(tmp_path / "data"), tmp_path, hearth_env)
     try:
         running.send("start our check in")
         running.wait_for("[timer: 2:00 of 2:00]")

@@ -36,7 +36,7 @@ def installed(tmp_path_factory) -> Path:
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w", str(wheels), str(source)]
     if _can_build_offline():
         build.insert(4, "--no-build-isolation")
-    built = subprocess.run(build, capture_output=True, text=True, timeout=300)
+    built = subprocess.run(build, capture_output=True, text=True, timeout=300, check=False)
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = wheels.glob("hearth-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -44,7 +44,7 @@ def installed(tmp_path_factory) -> Path:
         assert expected in names, f"{expected} is missing from the wheel"
     site = root / "site"
     install = [sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check", "-q", "--target", str(site), str(wheel)]
-    done = subprocess.run(install, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(install, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return site
 
@@ -54,7 +54,7 @@ def _run_installed(site: Path, cwd: Path, args: list[str]) -> subprocess.Complet
     env["PYTHONPATH"] = str(site)  # first on the path: the unpacked wheel, never the checkout
     env["HOME"] = str(cwd)
     env["XDG_DATA_HOME"] = str(cwd / "share")
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=env)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=env, check=False)
 
 
 PROBE = """
@@ -104,6 +104,7 @@ def test_installed_cli_checks_content_and_runs_a_session(installed, tmp_path):
     session = subprocess.run(
         [sys.executable, "-m", "assistant", "--text", "--mute", "--fake-clock", "--data-dir", str(elsewhere / "data"), "--names", "Alex", "Sam"],
         input="start our check in\n:wait 240\n",
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,
