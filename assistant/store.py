@@ -63,6 +63,9 @@ class Store:
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=5)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+            problem = self.conn.execute("PRAGMA quick_check").fetchone()[0]  # a damaged page anywhere, not only the header
+            if problem != "ok":
+                raise sqlite3.DatabaseError(problem)
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(

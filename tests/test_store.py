@@ -215,6 +215,9 @@ def test_repair_salvages_rows_from_a_partly_damaged_file(tmp_path):
     assert last_page not in (progress_root, sessions_root)  # the last page is a leaf of the big sessions table
     raw[(last_page - 1) * page : last_page * page] = b"\xde\xad\xbe\xef" * (page // 4)
     path.write_bytes(bytes(raw))
+    with pytest.raises(StoreError) as error:  # the header is fine: only a check of every page finds it
+        Store(data)
+    assert "hearth repair" in error.value.fix
 
     damaged, saved = repair(data, NOW)
     assert damaged.exists() and damaged.read_bytes() == bytes(raw)  # the damaged file is kept as it was
