@@ -135,6 +135,14 @@ def test_listening_turns(tmp_path, hearth_cli):
     assert out.count("[chime: minute left]") == 1  # the second speaker ended early; listener turns have no cue
 
 
+def test_listening_turns_of_another_length(tmp_path, hearth_cli):
+    spoken = run_script(hearth_cli, tmp_path / "spoken", ["start listening turns for 5 minutes", ":wait 240", ":wait 60"])
+    assert_in_order(spoken, ["hearth: Alex, you are the speaker, for five minutes.", "[timer: 5:00 of 5:00]", "[chime: minute left]", "[chime: turn end]"])
+    flag = hearth_cli(["start", "listening_turns", "--minutes", "4", *session_args(tmp_path / "flag")])
+    assert flag.returncode == 0, flag.stderr
+    assert_in_order(flag.stdout, ["hearth: Alex, you are the speaker, for four minutes.", "[timer: 4:00 of 4:00]"])
+
+
 def test_ten_minute_question(tmp_path, hearth_cli):
     out = run_script(hearth_cli, tmp_path / "data", ["time for the 10 minute question", ":wait 240", "how much time is left", ":wait 360"])
     assert_in_order(
