@@ -13,6 +13,7 @@ import argparse
 import logging
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +48,7 @@ class EchoGuard:
         if isinstance(effect, engine.Say):
             self.speaking[effect.utterance] = effect.text
         elif isinstance(effect, engine.Chime):
-            seconds = len(render(effect.kind)) / 16_000
+            seconds = len(render(effect.kind, 16_000)) / 16_000
             self.quiet_from = max(self.quiet_from, now + seconds + ECHO_TAIL_S)
         elif isinstance(effect, engine.StopSpeaking):
             self.speaking.clear()
@@ -83,9 +84,16 @@ class VoiceLoop:
         app.before_print.append(self.display.before_print)
         self.next_redraw = 0.0
 
-    def run(self) -> None:
+    def run(self, on_ready: Callable[[], None] = lambda: None) -> None:
+        """Listen until the input ends; `on_ready` runs once the first audio has arrived."""
         self.microphone.start()
         try:
+            while not self.microphone.ended:
+                block = self.microphone.read(timeout=0.5)
+                if block is not None:
+                    self.listener.skip(block)
+                    break
+            on_ready()
             while not self.microphone.ended:
                 block = self.microphone.read(timeout=0.05)
                 self.app.poll_speaker()
@@ -150,11 +158,14 @@ def run_voice(args: argparse.Namespace, data_dir: Path) -> int:
         app.print(description)
         listener = CommandListener(recognizer, app.intents, app.context)
         loop = VoiceLoop(app, microphone, listener, args.debug_transcripts)
-        if args.command == "start":
-            app.start(args.exercise, args.minutes)
-        else:
-            app.print(f"Listening. Say \"start our check in\", or \"{app.intents.wake_name}, what can we do\".")
-        loop.run()
+
+        def ready() -> None:
+            if args.command == "start":
+                app.start(args.exercise, args.minutes)
+            else:
+                app.print(f"Listening. Say \"start our check in\", or \"{app.intents.wake_name}, what can we do\".")
+
+        loop.run(ready)
     finally:
         app.close()
     return 0

@@ -1,0 +1,74 @@
+"""Hands-free end to end: real audio through virtual PulseAudio devices into a real hearth process.
+
+A synthesized couple speaks commands into the virtual microphone; hearth recognizes them with the
+built-in PocketSphinx, speaks through pyttsx3/espeak-ng and chimes through sounddevice into the
+virtual speaker, which the test records and analyses.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from live_harness import HearthProcess, command_audio, pulse_env, short_exercises, timeline
+from virtual_audio import virtual_audio
+
+pytestmark = [pytest.mark.audio, pytest.mark.slow]
+
+
+def _start_hearth(va: object, tmp_path: Path, *extra: str) -> HearthProcess:
+    exercises = short_exercises(tmp_path / "exercises")
+    args = ["--data-dir", str(tmp_path / "data"), "--names", "Alex", "Sam", "--exercises", str(exercises),
+            "--engine", "pocketsphinx", "--debug-transcripts", *extra]
+    hearth = HearthProcess(args, pulse_env(va.env))  # type: ignore[attr-defined]
+    hearth.wait_for("^Listening", timeout=60)
+    return hearth
+
+
+def test_check_in_runs_hands_free_with_speech_and_chimes_in_order(tmp_path: Path) -> None:
+    with virtual_audio() as va:
+        recording = va.start_recording()
+        assert recording.wait_started()
+        hearth = _start_hearth(va, tmp_path)
+        try:
+            va.inject(command_audio("start our check in"))
+            first_turn = hearth.wait_for(r"^\[timer: 0:15", timeout=90)
+            va.inject(command_audio("hearth, i'm done"))  # Alex finishes early
+            second_turn = hearth.wait_for(r"^\[timer: 0:15", timeout=90, after=first_turn + 1)
+            hearth.wait_for("Thank you both", timeout=60, after=second_turn)  # Sam's turn runs out
+            recording.keep_recording(6.0)
+        finally:
+            hearth.stop()
+        sound = recording.stop()
+    heard = [line for line in hearth.lines if line.startswith("(heard:")]
+    assert heard == ["(heard: start our check in)", "(heard: hearth i'm done)"], hearth.lines
+    events = timeline(sound)
+    chimes = [e.kind for e in events if e.kind != "speech"]
+    assert chimes == ["turn_start", "turn_end", "turn_start", "turn_end"], events
+    # speech before the first chime (welcome and Alex's prompt), between the turns (Sam's prompt), after (thanks)
+    first_chime = next(e for e in events if e.kind == "turn_start")
+    speech = [e for e in events if e.kind == "speech"]
+    before = [e for e in speech if e.end_s <= first_chime.start_s]
+    assert sum(e.end_s - e.start_s for e in before) > 8.0, events  # two long prompts take many seconds
+    between = [e for e in speech if events.index(e) in range(3, 5)]
+    assert between and between[0].end_s - between[0].start_s > 3.0, events
+    assert speech[-1].start_s > [e for e in events if e.kind == "turn_end"][-1].start_s, events
+
+
+def test_hearth_does_not_react_to_its_own_voice(tmp_path: Path) -> None:
+    """The speaker is looped back into the microphone (a laptop's speakers next to its mic): the
+    prompts say "hearth, I'm done" aloud, and hearth must not end a turn on its own words."""
+    with virtual_audio() as va:
+        subprocess.run(["pactl", "load-module", "module-loopback", "source=hearth_speaker.monitor", "sink=hearth_mic_feed",
+                        "latency_msec=30"], env=va.env, check=True, capture_output=True, timeout=20)
+        hearth = _start_hearth(va, tmp_path)
+        try:
+            va.inject(command_audio("start our check in"))
+            hearth.wait_for("Thank you both", timeout=120)
+        finally:
+            hearth.stop()
+    heard = [line for line in hearth.lines if line.startswith("(heard:")]
+    assert heard == ["(heard: start our check in)"], hearth.lines
+    assert hearth.count(r"^\[chime: turn end\]") == 2  # both turns ran to their timer
