@@ -53,8 +53,8 @@ def _voice_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--input", type=Path, default=default(None), metavar="FILE.wav",
                         help="replay a recording instead of the microphone (any rate or channels)")
     parser.add_argument("--voice", default=default(None), help="TTS voice (see `hearth voices`)")
-    parser.add_argument("--rate", type=int, default=default(DEFAULT_RATE_WPM), help="speaking rate, words per minute")
-    parser.add_argument("--volume", type=float, default=default(DEFAULT_VOLUME), help="speaking volume, 0 to 1")
+    parser.add_argument("--rate", type=int, default=default(None), help=f"speaking rate, words per minute (default {DEFAULT_RATE_WPM})")
+    parser.add_argument("--volume", type=float, default=default(None), help=f"speaking volume, 0 to 1 (default {DEFAULT_VOLUME})")
     parser.add_argument("--tts-to", type=Path, default=default(None), metavar="DIR", help="write each utterance to DIR as WAV instead of playing it")
     parser.add_argument("--debug-transcripts", action="store_true", default=default(False),
                         help="print each recognized command phrase to the terminal (never to a file)")
@@ -76,7 +76,8 @@ def make_parser() -> argparse.ArgumentParser:
     _voice_options(start, suppress=True)
     start.add_argument("exercise", help="check_in, thirty_six_questions, appreciation, vulnerability, listening_turns, ten_minute_question, device_free_talk")
     start.add_argument("--minutes", type=float, help="length of each speaking turn where the exercise allows it")
-    setup = command("setup", "save the partners' names")
+    setup = command("setup", "save the partners' names and, optionally, voice preferences and the wake name")
+    _voice_options(setup, suppress=True)
     setup.add_argument("first", nargs="?", help="the first partner's name")
     setup.add_argument("second", nargs="?", help="the second partner's name")
     check = command("check", "validate exercise files (default: the built-in ones) and intent files")
@@ -132,7 +133,23 @@ def _run(args: argparse.Namespace) -> int:
     return _session(args, data_dir)
 
 
+PREFERENCES = {"wake_name": str, "voice": str, "rate": int, "volume": float}
+
+
+def _apply_preferences(args: argparse.Namespace, data_dir: Path) -> None:
+    """Options not given on the command line come from `hearth setup`, then from the defaults."""
+    store = Store(data_dir)
+    saved = store.settings()
+    store.close()
+    for name, kind in PREFERENCES.items():
+        if getattr(args, name, None) is None and name in saved:
+            setattr(args, name, kind(saved[name]))
+    args.rate = args.rate if args.rate is not None else DEFAULT_RATE_WPM
+    args.volume = args.volume if args.volume is not None else DEFAULT_VOLUME
+
+
 def _session(args: argparse.Namespace, data_dir: Path) -> int:
+    _apply_preferences(args, data_dir)
     if not args.text:
         from .session import run_voice
 
@@ -172,17 +189,31 @@ def _text_speaker(args: argparse.Namespace) -> Speaker | None:
 
 def _setup(args: argparse.Namespace, data_dir: Path) -> int:
     first, second = args.first, args.second
-    if not (first and second):
+    preferences = {name: getattr(args, name, None) for name in PREFERENCES}
+    if not (first and second) and any(value is not None for value in preferences.values()):
+        first = second = None  # only preferences this time
+    elif not (first and second):
         if not sys.stdin.isatty():
             raise HearthError("setup needs two names", "hearth setup ALEX SAM")
         first = input("First partner's name: ").strip()
         second = input("Second partner's name: ").strip()
-    if not (first and second):
-        raise HearthError("both names are needed", "hearth setup ALEX SAM")
+        if not (first and second):
+            raise HearthError("both names are needed", "hearth setup ALEX SAM")
+    if preferences["voice"] is not None:
+        from .tts import resolve_voice
+
+        resolve_voice(preferences["voice"])  # an unknown voice fails now, not on Thursday evening
+    if preferences["wake_name"] is not None:
+        load_intents(args.intents or None, preferences["wake_name"])  # validates the name
     store = Store(data_dir)
-    store.set_setting("partner_a", first)
-    store.set_setting("partner_b", second)
-    print(f"Saved: {first} and {second}. hearth takes turns on who goes first.")
+    if first and second:
+        store.set_setting("partner_a", first)
+        store.set_setting("partner_b", second)
+        print(f"Saved: {first} and {second}. hearth takes turns on who goes first.")
+    for name, value in preferences.items():
+        if value is not None:
+            store.set_setting(name, str(value))
+            print(f"Saved: {name.replace('_', ' ')} = {value}")
     store.close()
     return 0
 

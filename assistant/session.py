@@ -24,6 +24,7 @@ from .audio import Microphone, SoundDeviceMicrophone, WavFileMicrophone, rms_dbf
 from .chimes import ChimePlayer, render
 from .display import StatusDisplay, status_line
 from .engine import Heard, VoiceActivity
+from .errors import DeviceError
 from .intents import normalize
 from .listen import CommandListener, Detection
 from .tts import Speaker, create_speaker
@@ -98,7 +99,7 @@ class VoiceLoop:
                 block = self.microphone.read(timeout=0.05)
                 self.app.poll_speaker()
                 if block is not None:
-                    self.hear(block)
+                    self.hear_safely(block)
                 self.app.dispatch(engine.Tick())
                 self.listener.set_context(self.app.context)
                 self.redraw()
@@ -111,6 +112,16 @@ class VoiceLoop:
             self.next_redraw = now + 0.2
             width = shutil.get_terminal_size((100, 20)).columns - 1
             self.display.show(status_line(self.app.state, now, self.microphone.level, width))
+
+    def hear_safely(self, block: bytes) -> None:
+        """A recognizer hiccup on one block is logged (never with what was said) and listening goes on."""
+        try:
+            self.hear(block)
+        except DeviceError:
+            raise
+        except Exception:
+            log.exception("error while recognizing; listening goes on")
+            self.listener.reset()
 
     def hear(self, block: bytes) -> None:
         sounding = self.guard.sounding()
@@ -137,7 +148,12 @@ class VoiceLoop:
 def run_voice(args: argparse.Namespace, data_dir: Path) -> int:
     """`hearth` (and `hearth start X`) without --text: listen and speak."""
     # The app prints every prompt itself; muted, nothing else needs to happen.
-    speaker: Speaker = InstantSpeaker() if args.mute else create_speaker(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume)
+    speaker: Speaker = InstantSpeaker()
+    if not args.mute:
+        try:
+            speaker = create_speaker(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume)
+        except DeviceError as error:
+            print(f"hearth: {error.message}; printing prompts instead.\n  fix: {error.fix}", file=sys.stderr)
     microphone: Microphone
     if args.input:
         microphone = WavFileMicrophone(args.input, realtime=True)
