@@ -186,6 +186,8 @@ class App:
     def typed(self, line: str) -> None:
         """Text mode: one typed command. Typing is always addressed, so no wake name is needed."""
         match = self.intents.match(line, self.context)
+        if match is None and self.context == "idle":
+            match = self.intents.match(line, "any")  # e.g. "next question" typed with nothing running
         if match is None:
             self.print("(not understood here: say 'what can I say' for the commands)")
             return

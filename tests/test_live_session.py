@@ -72,3 +72,27 @@ def test_hearth_does_not_react_to_its_own_voice(tmp_path: Path) -> None:
     heard = [line for line in hearth.lines if line.startswith("(heard:")]
     assert heard == ["(heard: start our check in)"], hearth.lines
     assert hearth.count(r"^\[chime: turn end\]") == 2  # both turns ran to their timer
+
+
+def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> None:
+    with virtual_audio() as va:
+        recording = va.start_recording()
+        assert recording.wait_started()
+        hearth = _start_hearth(va, tmp_path)
+        try:
+            va.inject(command_audio("start listening turns"))
+            first = hearth.wait_for(r"^\[timer: 0:15", timeout=90)
+            va.inject(command_audio("hearth, how much time is left"))
+            hearth.wait_for(r"^hearth: (Less than a minute|Just a few seconds) left", timeout=30, after=first)
+            reflect = hearth.wait_for(r"^\[timer: 0:15", timeout=60, after=first + 1)  # speaker's turn ran out
+            va.inject(command_audio("hearth, i'm done"))  # the listener's reflection ends early
+            hearth.wait_for(r"^\[timer: 0:15", timeout=60, after=reflect + 1)  # swapped roles
+            hearth.wait_for("Thank you both", timeout=120)
+            recording.keep_recording(6.0)
+        finally:
+            hearth.stop()
+        sound = recording.stop()
+    heard = [line for line in hearth.lines if line.startswith("(heard:")]
+    assert heard == ["(heard: start listening turns)", "(heard: hearth how much time is left)", "(heard: hearth i'm done)"], hearth.lines
+    chimes = [e.kind for e in timeline(sound) if e.kind != "speech"]
+    assert chimes == ["turn_start", "turn_end"] * 4, chimes
