@@ -202,7 +202,7 @@ def test_not_understood_and_help(tmp_path, hearth_cli):
         result.stdout,
         [
             "> next question",
-            "(not understood here",  # nothing is running: "next" is not live
+            "hearth: No exercise is running right now",  # typed, it is understood and explained
             "> what can I say",
             "hearth: You can say: start our check in",
             "> pass the salt",
