@@ -6,7 +6,9 @@ Collects second-pass evidence for every grammar hit, with verification switched 
 then replays the acceptance rule offline so thresholds can be swept without decoding again.
 
     python scripts/fa_study.py collect --out /tmp/fa.jsonl [--wakes juniper,marigold] [--quick]
+    python scripts/fa_study.py collect --heldout --wakes juniper /tmp/fa_heldout.jsonl
     python scripts/fa_study.py report /tmp/fa.jsonl
+    python scripts/fa_study.py sweep /tmp/fa.jsonl
     python scripts/fa_study.py words        # speech_commands yes/no/stop/go in the prompt context
 
 Only numbers and the *grammar* phrase are written (never what the free decoders heard).
@@ -221,9 +223,15 @@ def negatives_job(args: tuple[str, str, int]) -> list[dict[str, Any]]:
     return rows
 
 
-def collect(out: Path, wakes: list[str], quick: bool) -> None:
-    voices = VOICES[::3] if quick else VOICES
+def collect(out: Path, wakes: list[str], quick: bool, heldout: bool = False) -> None:
+    """--quick: every 3rd voice setup (the tuning set); --heldout: the other voice setups."""
+    if heldout:
+        voices = [v for i, v in enumerate(VOICES) if i % 3]
+    else:
+        voices = VOICES[::3] if quick else VOICES
     conds = ["clean", "white10", "babble10"] if quick else CONDITIONS
+    if heldout:
+        conds = ["clean", "white20", "white10", "white5", "babble10"]
     jobs_pos = [(e, v, s, c, w) for w in wakes for e, v, s in voices for c in conds]
     jobs_neg = [(c, wakes[0], 0) for c in ("idle", "prompt")] + [("turn", w, 0) for w in wakes]
     for e, v, s in voices:  # synthesize serially first: espeak/flite runs are cheap
@@ -291,7 +299,7 @@ def report(path: Path) -> None:
         print(f"cost {st['context']}:{st['wake']}: RTF {st['cpu_s'] / st['seconds']:.4f} "
               f"peak RSS {st['rss_mb']:.0f} MB, {st['long_segments']} overlong segments skipped")
     for label, s in [("grammar only (no verification)", None),
-                     ("length gate only", VerifierSettings(min_score_margin=-1e9, max_phone_distance=1e9)),
+                     ("length gate only", VerifierSettings(min_evidence=-1e9)),
                      ("defaults", VerifierSettings())]:
         print(f"\n== {label}")
         for k, v in score(rows, s).items():
@@ -300,14 +308,14 @@ def report(path: Path) -> None:
 
 def sweep(path: Path) -> None:
     rows = load(path)
-    for margin in (-0.5, -1.0, -1.5, -2.0, -3.0, -1e9):
-        for dist in (0.8, 1.0, 1.2, 1.5, 2.0, 1e9):
-            s = VerifierSettings(min_score_margin=margin, max_phone_distance=dist)
+    for weight in (0.0, 1.0, 2.0, 3.0):
+        for edge in (-1.5, -2.0, -2.5, -2.8, -3.0, -3.5):
+            s = VerifierSettings(min_evidence=edge, distance_weight=weight)
             res = score(rows, s)
             fa = {k.split()[1]: v[0] for k, v in res.items() if k.startswith("FA")}
             acc = {k[4:]: v.split()[0] for k, v in res.items() if k.startswith("acc") and
                    ("white10" in k or "clean" in k)}
-            print(margin, dist, fa, acc)
+            print(weight, edge, fa, acc)
 
 
 def words() -> None:
@@ -337,9 +345,10 @@ def main() -> None:
     ap.add_argument("path", nargs="?", default="/tmp/fa.jsonl")
     ap.add_argument("--wakes", default=",".join(WAKES))
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--heldout", action="store_true")
     a = ap.parse_args()
     if a.cmd == "collect":
-        collect(Path(a.path), a.wakes.split(","), a.quick)
+        collect(Path(a.path), a.wakes.split(","), a.quick, a.heldout)
     elif a.cmd == "report":
         report(Path(a.path))
     elif a.cmd == "sweep":
