@@ -32,7 +32,7 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--exercises", type=Path, action="append", default=default([]), metavar="PATH",
                         help="extra exercise files or folders to load beside the built-in ones")
     parser.add_argument("--names", nargs=2, metavar=("FIRST", "SECOND"), default=default(None), help="the partners' names for this run")
-    parser.add_argument("--wake-name", default=default(None), help="the name that addresses hearth while you talk (default: hearth)")
+    parser.add_argument("--wake-name", default=default(None), help="the name that addresses hearth while you talk (default: juniper)")
     parser.add_argument("--text", action="store_true", default=default(False), help="type commands instead of speaking them")
     parser.add_argument("--mute", action="store_true", default=default(False), help="print prompts instead of speaking them")
     parser.add_argument("--fake-clock", action="store_true", default=default(False),

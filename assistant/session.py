@@ -3,7 +3,7 @@
 One thread runs this loop; the microphone callback only enqueues audio and the speaker owns its own
 thread. hearth must never act on its own voice, so while it speaks or chimes (and for a short tail
 after, while the room still echoes) the microphone audio is not decoded. The one exception is
-barge-in: an addressed command ("hearth, stop") is still listened for while hearth speaks, and a
+barge-in: an addressed command ("juniper, stop") is still listened for while hearth speaks, and a
 detection whose words are inside the sentence hearth is saying right now is treated as an echo.
 """
 

@@ -1,7 +1,7 @@
 """Reply latency: from the end of a spoken command to the first sample of hearth's spoken reply.
 
 Runs a real hearth process on virtual PulseAudio devices (scripts/virtual-audio.sh), speaks
-"hearth, what can I say" into the virtual microphone several times, and records one mix of the
+"juniper, what can I say" into the virtual microphone several times, and records one mix of the
 microphone feed and the speaker (the keep-alive sink receives both through equal loopbacks), so
 both events sit on one timeline. Reports p50/p95 and writes the "## Reply latency" section of
 BENCHMARKS.md. Usage: .venv/bin/python scripts/bench_latency.py [--trials 12] [--out BENCHMARKS.md]
@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from live_harness import RATE, HearthProcess, command_audio, pulse_env  # noqa: E402
 from virtual_audio import start, stop  # noqa: E402
 
-COMMAND = "hearth, what can i say"
+COMMAND = "juniper, what can i say"
 FRAME = RATE // 100  # 10 ms
 
 

@@ -22,7 +22,7 @@ from assistant.intents import (
 )
 
 TABLE = Path(__file__).with_name("phrasings.tsv")
-WAKE = "hearth"
+WAKE = "juniper"
 EXERCISE_IDS = {
     "check_in",
     "thirty_six_questions",
@@ -134,7 +134,7 @@ def test_turn_commands_need_the_wake_name_when_spoken(builtin_intents, command):
     typed = builtin_intents.match(command, "turn")
     assert typed is not None
     assert builtin_intents.match(command, "turn", enforce_wake=True) is None
-    for addressed_form in (f"hearth, {command}", f"Hearth {command}", f"hey hearth, {command}", f"okay hearth {command}"):
+    for addressed_form in (f"juniper, {command}", f"Juniper {command}", f"hey juniper, {command}", f"okay juniper {command}"):
         match = builtin_intents.match(addressed_form, "turn", enforce_wake=True)
         assert match is not None and match.addressed, addressed_form
         assert (match.intent, dict(match.slots)) == (typed.intent, dict(typed.slots))
@@ -142,8 +142,8 @@ def test_turn_commands_need_the_wake_name_when_spoken(builtin_intents, command):
 
 def test_wake_name_alone_or_with_dinner_talk_is_nothing(builtin_intents):
     for context in CONTEXTS:
-        assert builtin_intents.match("hearth", context, enforce_wake=True) is None
-        assert builtin_intents.match("hearth, it's your turn to pick the movie", context, enforce_wake=True) is None
+        assert builtin_intents.match("juniper", context, enforce_wake=True) is None
+        assert builtin_intents.match("juniper, it's your turn to pick the movie", context, enforce_wake=True) is None
         assert builtin_intents.match("", context) is None
         assert builtin_intents.match("?!", context) is None
 
@@ -261,7 +261,7 @@ def test_turn_phrases_all_start_with_the_wake_name(builtin_intents):
     phrases = builtin_intents.phrases("turn")
     assert phrases
     assert all(phrase.startswith(f"{WAKE} ") for phrase in phrases)
-    assert "hearth pause" in phrases and "pause" not in phrases
+    assert "juniper pause" in phrases and "pause" not in phrases
 
 
 def test_idle_unaddressed_phrases_are_only_start_and_continue(builtin_intents):
@@ -275,7 +275,7 @@ def test_idle_unaddressed_phrases_are_only_start_and_continue(builtin_intents):
 
 def test_prompt_phrases_need_no_wake_name(builtin_intents):
     phrases = set(builtin_intents.phrases("prompt"))
-    for phrase in ("next question", "yes stop", "no keep going", "i'm done", "hearth next question"):
+    for phrase in ("next question", "yes stop", "no keep going", "i'm done", "juniper next question"):
         assert phrase in phrases
 
 

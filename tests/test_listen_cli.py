@@ -1,4 +1,4 @@
-"""Real recognition through `hearth listen`, the measurement interface, with the built-in PocketSphinx.
+"""Real recognition through `juniper listen`, the measurement interface, with the built-in PocketSphinx.
 
 Commands are synthesized with several espeak-ng voices and a realistic noise floor (and one noisy
 case); ordinary conversation, synthesized and real (LibriSpeech), must produce no command at all.
@@ -27,8 +27,8 @@ COMMANDS = [
     ("give us two more minutes", "prompt", "more_time", {"minutes": 2}),
     ("start our check in", "idle", "start", {"exercise": "check_in"}),
     ("continue the thirty six questions", "idle", "continue", {"exercise": "thirty_six_questions"}),
-    ("hearth pause", "turn", "pause", {}),
-    ("hearth i'm done", "turn", "done_turn", {}),
+    ("juniper pause", "turn", "pause", {}),
+    ("juniper i'm done", "turn", "done_turn", {}),
 ]
 VOICES = ["en-us", "en+f3", "en+m3"]
 

@@ -35,7 +35,7 @@ def test_check_in_runs_hands_free_with_speech_and_chimes_in_order(tmp_path: Path
         try:
             va.inject(command_audio("start our check in"))
             first_turn = hearth.wait_for(r"^\[timer: 0:15", timeout=90)
-            va.inject(command_audio("hearth, i'm done"))  # Alex finishes early
+            va.inject(command_audio("juniper, i'm done"))  # Alex finishes early
             second_turn = hearth.wait_for(r"^\[timer: 0:15", timeout=90, after=first_turn + 1)
             hearth.wait_for("Thank you both", timeout=60, after=second_turn)  # Sam's turn runs out
             recording.keep_recording(6.0)
@@ -43,7 +43,7 @@ def test_check_in_runs_hands_free_with_speech_and_chimes_in_order(tmp_path: Path
             hearth.stop()
         sound = recording.stop()
     heard = [line for line in hearth.lines if line.startswith("(heard:")]
-    assert heard == ["(heard: start our check in)", "(heard: hearth i'm done)"], hearth.lines
+    assert heard == ["(heard: start our check in)", "(heard: juniper i'm done)"], hearth.lines
     events = timeline(sound)
     chimes = [e.kind for e in events if e.kind != "speech"]
     assert chimes == ["turn_start", "turn_end", "turn_start", "turn_end"], events
@@ -59,7 +59,7 @@ def test_check_in_runs_hands_free_with_speech_and_chimes_in_order(tmp_path: Path
 
 def test_hearth_does_not_react_to_its_own_voice(tmp_path: Path) -> None:
     """The speaker is looped back into the microphone (a laptop's speakers next to its mic): the
-    prompts say "hearth, I'm done" aloud, and hearth must not end a turn on its own words."""
+    prompts say "juniper, I'm done" aloud, and hearth must not end a turn on its own words."""
     with virtual_audio() as va:
         subprocess.run(["pactl", "load-module", "module-loopback", "source=hearth_speaker.monitor", "sink=hearth_mic_feed",
                         "latency_msec=30"], env=va.env, check=True, capture_output=True, timeout=20)
@@ -82,10 +82,10 @@ def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> N
         try:
             va.inject(command_audio("start listening turns"))
             first = hearth.wait_for(r"^\[timer: 0:15", timeout=90)
-            va.inject(command_audio("hearth, how much time is left"))
+            va.inject(command_audio("juniper, how much time is left"))
             hearth.wait_for(r"^hearth: (Less than a minute|Just a few seconds) left", timeout=30, after=first)
             reflect = hearth.wait_for(r"^\[timer: 0:15", timeout=60, after=first + 1)  # speaker's turn ran out
-            va.inject(command_audio("hearth, i'm done"))  # the listener's reflection ends early
+            va.inject(command_audio("juniper, i'm done"))  # the listener's reflection ends early
             hearth.wait_for(r"^\[timer: 0:15", timeout=60, after=reflect + 1)  # swapped roles
             hearth.wait_for("Thank you both", timeout=120)
             recording.keep_recording(6.0)
@@ -93,6 +93,6 @@ def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> N
             hearth.stop()
         sound = recording.stop()
     heard = [line for line in hearth.lines if line.startswith("(heard:")]
-    assert heard == ["(heard: start listening turns)", "(heard: hearth how much time is left)", "(heard: hearth i'm done)"], hearth.lines
+    assert heard == ["(heard: start listening turns)", "(heard: juniper how much time is left)", "(heard: juniper i'm done)"], hearth.lines
     chimes = [e.kind for e in timeline(sound) if e.kind != "speech"]
     assert chimes == ["turn_start", "turn_end"] * 4, chimes

@@ -23,7 +23,7 @@ def test_a_session_opens_no_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: refuse(None, a))  # type: ignore[arg-type]
     out = io.StringIO()
     app = build_app(tmp_path, clock=FakeClock(), out=out, names=("Alex", "Sam"))
-    run_text(app, ["start the ten minute question", ":wait 700", "hearth what is a bid for connection"])
+    run_text(app, ["start the ten minute question", ":wait 700", "juniper what is a bid for connection"])
     app.close()
     assert "Here is the question" in out.getvalue()
     assert attempts == []

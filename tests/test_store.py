@@ -268,7 +268,7 @@ def test_text_mode_never_writes_what_was_typed(tmp_path, hearth_cli):
             "I'm done",
             f"we talked about {secret} all evening",
             ":wait 130",
-            "hearth, start the appreciation practice",
+            "juniper, start the appreciation practice",
             "start the appreciation practice",
             f"I appreciated the {secret}",
             "I'm done",

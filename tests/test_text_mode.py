@@ -109,7 +109,7 @@ def test_vulnerability(tmp_path, hearth_cli):
 
 
 def test_listening_turns(tmp_path, hearth_cli):
-    out = run_script(hearth_cli, tmp_path / "data", ["start listening turns", ":wait 180", ":wait 60", "hearth, I'm done", ":wait 60"])
+    out = run_script(hearth_cli, tmp_path / "data", ["start listening turns", ":wait 180", ":wait 60", "juniper, I'm done", ":wait 60"])
     assert_in_order(
         out,
         [
@@ -125,7 +125,7 @@ def test_listening_turns(tmp_path, hearth_cli):
             "[timer: 1:00 of 1:00]",
             "[chime: turn end]",
             "hearth: Sam, you are the speaker, for three minutes. Talk about whatever is on your mind. Alex, just listen",
-            "> hearth, I'm done",
+            "> juniper, I'm done",
             "[chime: turn end]",
             "hearth: Alex, now tell Sam what you heard",
             "[chime: turn end]",
@@ -165,7 +165,7 @@ def test_device_free_talk(tmp_path, hearth_cli):
     out = run_script(
         hearth_cli,
         tmp_path / "data",
-        ["start device-free talk", ":wait 60", "hearth, give us a topic", "pause", ":wait 600", "carry on", ":wait 1140"],
+        ["start device-free talk", ":wait 60", "juniper, give us a topic", "pause", ":wait 600", "carry on", ":wait 1140"],
     )
     assert_in_order(
         out,
@@ -173,7 +173,7 @@ def test_device_free_talk(tmp_path, hearth_cli):
             "hearth: Welcome, Alex and Sam. For the next twenty minutes",
             "hearth: Your twenty minutes start now.",
             "[timer: 20:00 of 20:00]",
-            "> hearth, give us a topic",
+            "> juniper, give us a topic",
             "hearth: What is something that made you laugh recently?",
             "> pause",
             "[timer paused at 19:00]",
