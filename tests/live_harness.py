@@ -86,6 +86,22 @@ class HearthProcess:
                 self.proc.wait()
 
 
+def say(va: object, hearth: HearthProcess, text: str, tries: int = 3) -> int:
+    """Speak a command like a person would: if hearth shows no sign of hearing it, say it again.
+
+    Returns the index of hearth's `(heard: ...)` line. Each try uses another noise seed.
+    """
+    heard = r"^\(heard: " + re.escape(" ".join(text.replace(",", "").lower().split())) + r"\)"
+    for attempt in range(tries):
+        mark = len(hearth.lines)
+        va.inject(command_audio(text, seed=attempt))  # type: ignore[attr-defined]
+        try:
+            return hearth.wait_for(heard, timeout=6.0, after=mark)
+        except AssertionError:
+            continue
+    raise AssertionError(f"hearth did not hear '{text}' in {tries} tries; output:\n" + "\n".join(hearth.lines))
+
+
 @dataclass(frozen=True)
 class Sound:
     kind: str  # "speech" or a chime kind

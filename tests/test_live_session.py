@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from live_harness import HearthProcess, command_audio, pulse_env, short_exercises, timeline
+from live_harness import HearthProcess, pulse_env, say, short_exercises, timeline
 from virtual_audio import virtual_audio
 
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
 
 
-def _start_hearth(va: object, tmp_path: Path, *extra: str) -> HearthProcess:
-    exercises = short_exercises(tmp_path / "exercises")
+def _start_hearth(va: object, tmp_path: Path, *extra: str, minutes: float = 0.25) -> HearthProcess:
+    exercises = short_exercises(tmp_path / "exercises", minutes)
     args = ["--data-dir", str(tmp_path / "data"), "--names", "Alex", "Sam", "--exercises", str(exercises),
             "--engine", "pocketsphinx", "--debug-transcripts", *extra]
     hearth = HearthProcess(args, pulse_env(va.env))  # type: ignore[attr-defined]
@@ -33,9 +33,9 @@ def test_check_in_runs_hands_free_with_speech_and_chimes_in_order(tmp_path: Path
         assert recording.wait_started()
         hearth = _start_hearth(va, tmp_path)
         try:
-            va.inject(command_audio("start our check in"))
+            say(va, hearth, "start our check in")
             first_turn = hearth.wait_for(r"^\[timer: 0:15", timeout=90)
-            va.inject(command_audio("juniper, i'm done"))  # Alex finishes early
+            say(va, hearth, "juniper, i'm done")  # Alex finishes early
             second_turn = hearth.wait_for(r"^\[timer: 0:15", timeout=90, after=first_turn + 1)
             hearth.wait_for("Thank you both", timeout=60, after=second_turn)  # Sam's turn runs out
             recording.keep_recording(6.0)
@@ -65,7 +65,7 @@ def test_hearth_does_not_react_to_its_own_voice(tmp_path: Path) -> None:
                         "latency_msec=30"], env=va.env, check=True, capture_output=True, timeout=20)
         hearth = _start_hearth(va, tmp_path)
         try:
-            va.inject(command_audio("start our check in"))
+            say(va, hearth, "start our check in")
             hearth.wait_for("Thank you both", timeout=120)
         finally:
             hearth.stop()
@@ -78,15 +78,15 @@ def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> N
     with virtual_audio() as va:
         recording = va.start_recording()
         assert recording.wait_started()
-        hearth = _start_hearth(va, tmp_path)
+        hearth = _start_hearth(va, tmp_path, minutes=0.5)
         try:
-            va.inject(command_audio("start listening turns"))
-            first = hearth.wait_for(r"^\[timer: 0:15", timeout=90)
-            va.inject(command_audio("juniper, how much time is left"))
+            say(va, hearth, "start listening turns")
+            first = hearth.wait_for(r"^\[timer: 0:30", timeout=90)
+            say(va, hearth, "juniper, how much time is left")
             hearth.wait_for(r"^hearth: (Less than a minute|Just a few seconds) left", timeout=30, after=first)
-            reflect = hearth.wait_for(r"^\[timer: 0:15", timeout=60, after=first + 1)  # speaker's turn ran out
-            va.inject(command_audio("juniper, i'm done"))  # the listener's reflection ends early
-            hearth.wait_for(r"^\[timer: 0:15", timeout=60, after=reflect + 1)  # swapped roles
+            reflect = hearth.wait_for(r"^\[timer: 0:30", timeout=60, after=first + 1)  # speaker's turn ran out
+            say(va, hearth, "juniper, i'm done")  # the listener's reflection ends early
+            hearth.wait_for(r"^\[timer: 0:30", timeout=60, after=reflect + 1)  # swapped roles
             hearth.wait_for("Thank you both", timeout=120)
             recording.keep_recording(6.0)
         finally:
