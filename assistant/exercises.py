@@ -161,9 +161,7 @@ def load_exercise(path: Path) -> Exercise:
     doc = load_yaml(path)
     if not isinstance(doc, LDict):
         raise ContentError(f"{path}:1: an exercise file is a mapping with id, title, summary and steps")
-    for key in doc:
-        if key not in EXERCISE_KEYS:
-            raise ContentError(f"{doc.where_of(key)}: unknown key '{key}' (allowed: {', '.join(sorted(EXERCISE_KEYS))})")
+    doc.only(EXERCISE_KEYS, "an exercise")
     for key in sorted(REQUIRED_KEYS - set(doc)):
         raise ContentError(f"{doc.where}: the exercise needs '{key}:'")
     exercise_id = _text(doc, "id")
@@ -309,9 +307,7 @@ def _step(kind: str, body: Any, at: str, pools: Mapping[str, Pool], scope: _Scop
 def _turn(body: Any, at: str, scope: _Scope) -> TurnStep:
     if not isinstance(body, LDict) or "say" not in body or "minutes" not in body:
         raise ContentError(f"{at}: 'turn' needs 'say:' and 'minutes:'")
-    for key in body:
-        if key not in ("say", "minutes", "minute_left_cue", "adjustable"):
-            raise ContentError(f"{body.where_of(key)}: unknown key '{key}' in turn (allowed: say, minutes, minute_left_cue, adjustable)")
+    body.only(("say", "minutes", "minute_left_cue", "adjustable"), "turn")
     minutes = body["minutes"]
     if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0.25 <= minutes <= 60:
         raise ContentError(f"{body.where_of('minutes')}: minutes must be a number from 0.25 to 60, not {minutes!r}")
@@ -323,9 +319,7 @@ def _turn(body: Any, at: str, scope: _Scope) -> TurnStep:
 def _each_item(body: Any, at: str, pools: Mapping[str, Pool], scope: _Scope) -> EachItem:
     if not isinstance(body, LDict) or "pool" not in body or "steps" not in body:
         raise ContentError(f"{at}: 'each_item' needs 'pool:' and 'steps:'")
-    for key in body:
-        if key not in ("pool", "count", "alternate_first", "steps"):
-            raise ContentError(f"{body.where_of(key)}: unknown key '{key}' in each_item (allowed: pool, count, alternate_first, steps)")
+    body.only(("pool", "count", "alternate_first", "steps"), "each_item")
     pool = body["pool"]
     if pool not in pools:
         raise ContentError(f"{body.where_of('pool')}: no pool named '{pool}' (pools: {', '.join(pools) or 'none'})")

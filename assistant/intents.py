@@ -396,10 +396,7 @@ def _load_doc(path: Path) -> LDict:
     doc = load_yaml(path)
     if not isinstance(doc, LDict):
         raise ContentError(f"{path}:1: an intent file is a mapping with 'intents:' (see docs/authoring.md)")
-    allowed = {"version", "extends", "wake_name", "wake_required_in", "fillers", "lists", "intents"}
-    for key in doc:
-        if key not in allowed:
-            raise ContentError(f"{doc.where_of(key)}: unknown key '{key}' (allowed: {', '.join(sorted(allowed))})")
+    doc.only({"version", "extends", "wake_name", "wake_required_in", "fillers", "lists", "intents"}, "an intent file")
     return doc
 
 
@@ -471,9 +468,7 @@ def _parse_intent(name: str, parent: LDict, spec: Any, lists: Mapping[str, SlotL
         raise ContentError(f"{at}: intent name '{name}' must be lower case letters and underscores")
     if not isinstance(spec, LDict):
         raise ContentError(f"{at}: intent '{name}' needs 'contexts:' and 'templates:'")
-    for key in spec:
-        if key not in ("contexts", "templates", "help", "wake_required_in"):
-            raise ContentError(f"{spec.where_of(key)}: unknown key '{key}' in intent '{name}' (allowed: contexts, templates, help, wake_required_in)")
+    spec.only(("contexts", "templates", "help", "wake_required_in"), f"intent '{name}'")
     if "contexts" not in spec:
         raise ContentError(f"{at}: intent '{name}' needs 'contexts:', a list of {', '.join(CONTEXTS + (ANY,))}")
     contexts = _contexts(spec["contexts"], spec.where_of("contexts"), "contexts")

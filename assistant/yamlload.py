@@ -59,6 +59,12 @@ class LDict(dict[str, Any], Located):
     def where_of(self, key: str) -> str:
         return f"{self.source}:{self.key_lines.get(key, self.line)}"
 
+    def only(self, allowed: tuple[str, ...] | set[str], what: str) -> None:
+        """Reject keys a person mistyped or invented, naming the line and the keys that exist."""
+        for key in self:
+            if key not in allowed:
+                raise ContentError(f"{self.where_of(key)}: unknown key '{key}' in {what} (allowed: {', '.join(sorted(allowed))})")
+
 
 def _located(value: Located, source: str, node: yaml.Node) -> Any:
     value.source = source
