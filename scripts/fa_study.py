@@ -1,15 +1,18 @@
 """False-activation and accuracy study for the PocketSphinx recognizer (see docs/false-activations.md).
 
 Collects second-pass evidence for every grammar hit, with verification switched off, on
-  * synthesized commands (espeak-ng and flite voices, 2 speeds, clean / white noise / babble), and
+  * synthesized commands (espeak-ng and flite voices, clean / white noise / babble), phrases drawn
+    from the real intents grammar (`assistant.intents.load_intents().grammar(context)`), and
   * ordinary read speech (LibriSpeech clips in ../shared/speech, fed as one continuous evening),
-then replays the acceptance rule offline so thresholds can be swept without decoding again.
+then fits and replays the acceptance rule offline, without decoding again.
 
-    python scripts/fa_study.py collect --out /tmp/fa.jsonl [--wakes juniper,marigold] [--quick]
-    python scripts/fa_study.py collect --heldout --wakes juniper /tmp/fa_heldout.jsonl
-    python scripts/fa_study.py report /tmp/fa.jsonl
-    python scripts/fa_study.py sweep /tmp/fa.jsonl
-    python scripts/fa_study.py words        # speech_commands yes/no/stop/go in the prompt context
+Honest split: the rule is fitted on the TUNE voices (every 3rd voice setup) and the EVEN LibriSpeech
+clips; it is reported on the other voices and the ODD clips.
+
+    python scripts/fa_study.py collect /tmp/fa.jsonl        # ~15-25 min on 2 cores
+    python scripts/fa_study.py fit /tmp/fa.jsonl            # prints VerifierSettings(...)
+    python scripts/fa_study.py report /tmp/fa.jsonl         # held-out tables for the defaults
+    python scripts/fa_study.py words                        # speech_commands yes/no/stop/go
 
 Only numbers and the *grammar* phrase are written (never what the free decoders heard).
 """
@@ -27,7 +30,7 @@ import sys
 import tempfile
 import time
 import wave
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -37,24 +40,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.asr.base import Grammar, Hypothesis  # noqa: E402
 from assistant.asr.pocketsphinx_engine import PocketSphinxRecognizer, _Segment  # noqa: E402
-from assistant.asr.verify import SegmentEvidence, VerifierSettings, judge  # noqa: E402
+from assistant.asr.verify import FEATURES, SegmentEvidence, VerifierSettings, features, judge  # noqa: E402
 
 SPEECH = Path(os.environ.get("HEARTH_SPEECH", Path(__file__).resolve().parents[2] / "shared" / "speech"))
 CACHE = Path(tempfile.gettempdir()) / "hearth_synth"
 
-IDLE = [
-    "start our check in", "start the thirty six questions", "start the appreciation practice",
-    "start the vulnerability invitation", "start listening turns", "start the ten minute question",
-    "start device free talk", "continue the thirty six questions", "pick up where we left off",
-    "what can we do", "what can i say",
-]
-PROMPT = [
-    "next question", "repeat that", "go back", "skip this one", "pause please", "i'm done",
-    "more time", "how much time is left", "stop the exercise", "yes stop", "no keep going",
-    "what can i say",
-]
-TURN = ["pause", "how much time is left", "i'm done", "more time"]
-WAKES = ["juniper", "marigold", "rosemary", "evergreen", "lavender", "hello hearth", "hearth"]
+CONTEXTS = ("idle", "prompt", "turn")
+PHRASES_PER_CONTEXT = 10
 
 # (engine, voice, speed): espeak-ng words/min, flite duration stretch
 VOICES = [
@@ -64,31 +56,29 @@ VOICES = [
     ("flite", "slt", 1.0), ("flite", "slt", 0.8), ("flite", "kal16", 1.0), ("flite", "kal16", 0.8),
     ("flite", "awb", 1.0), ("flite", "rms", 1.0),
 ]
-CONDITIONS = ["clean", "white20", "white10", "white5", "babble10", "babble5"]
+TUNE_VOICES = VOICES[::3]
+HELDOUT_VOICES = [v for i, v in enumerate(VOICES) if i % 3]
+CONDITIONS = ["clean", "white20", "white10", "white5", "babble20", "babble10"]
 
 
-def dev_jsgf(name: str, phrases: Iterable[str]) -> str:
-    """A flat development grammar; the intents module compiles compact ones from templates."""
-    return f"#JSGF V1.0;\ngrammar {name};\npublic <cmd> = {' | '.join(phrases)};\n"
+def voice_name(engine: str, voice: str, speed: float) -> str:
+    return f"{engine}:{voice}:{speed}"
 
 
-def turn_jsgf(wake: str) -> str:
-    """Turn context: a command only counts when addressed by the wake name first."""
-    return f"#JSGF V1.0;\ngrammar turn;\npublic <cmd> = {wake} ( {' | '.join(TURN)} );\n"
+def contexts() -> dict[str, Grammar]:
+    """The real context grammars (wake name from intents/exercises.yaml)."""
+    from assistant.intents import load_intents
+
+    intents = load_intents()
+    return {c: intents.grammar(c) for c in CONTEXTS}
 
 
-def grammar(context: str, jsgf: str, phrases: list[str]) -> Grammar:
-    words = frozenset(w for p in phrases for w in p.split())
-    return Grammar(context, jsgf, tuple(phrases), words)
-
-
-def contexts(wake: str) -> dict[str, Grammar]:
-    turn = [f"{wake} {c}" for c in TURN]
-    return {
-        "idle": grammar("idle", dev_jsgf("idle", IDLE), IDLE),
-        "prompt": grammar("prompt", dev_jsgf("prompt", PROMPT), PROMPT),
-        "turn": grammar("turn", turn_jsgf(wake), turn),
-    }
+def test_phrases(g: Grammar, n: int = PHRASES_PER_CONTEXT) -> list[str]:
+    """A fixed sample of the context's whole phrases that a person would say in one breath
+    (<= 7 words); the same sample for every voice, so conditions are comparable."""
+    pool = sorted(p for p in g.phrases if len(p.split()) <= 7)
+    rng = np.random.default_rng(sum(map(ord, g.context)))
+    return [pool[i] for i in sorted(rng.choice(len(pool), n, replace=False))]
 
 
 # ---------------------------------------------------------------- audio helpers
@@ -155,7 +145,8 @@ class Probe(PocketSphinxRecognizer):
     """The recognizer with verification off, keeping the evidence of every grammar hit."""
 
     def __init__(self, g: Grammar) -> None:
-        super().__init__(g, verify=False, settings=VerifierSettings(max_duration_s=6.0))
+        super().__init__(g, verify=False, settings=VerifierSettings(max_duration_s=6.0),
+                         pure_phone_loop=True)
         self.hits: list[tuple[SegmentEvidence, float, float]] = []
         self.long_segments = 0
 
@@ -182,19 +173,17 @@ def evidence_row(ev: SegmentEvidence, **extra: Any) -> dict[str, Any]:
     return row
 
 
-def positives_job(args: tuple[str, str, float, str, str]) -> list[dict[str, Any]]:
-    engine, voice, speed, condition, wake = args
+def positives_job(args: tuple[str, str, float, str]) -> list[dict[str, Any]]:
+    engine, voice, speed, condition = args
     rows = []
-    for ctx, g in contexts(wake).items():
-        if wake != WAKES[0] and ctx != "turn":
-            continue
+    for ctx, g in contexts().items():
         probe = Probe(g)
-        for i, phrase in enumerate(g.phrases):
+        for phrase in test_phrases(g):
             probe.hits.clear()
             speech = synth(phrase, engine, voice, speed)
-            audio = with_condition(speech, condition, seed=hash((voice, speed, phrase)) & 0xFFFF)
-            feed(probe, audio)
-            base = dict(kind="pos", context=ctx, wake=wake, voice=f"{engine}:{voice}:{speed}",
+            seed = sum(map(ord, f"{voice}{speed}{phrase}")) & 0xFFFF
+            feed(probe, with_condition(speech, condition, seed=seed))
+            base = dict(kind="pos", context=ctx, voice=voice_name(engine, voice, speed),
                         condition=condition, expected=phrase)
             if not probe.hits:
                 rows.append(dict(base, grammar_text=""))
@@ -203,46 +192,39 @@ def positives_job(args: tuple[str, str, float, str, str]) -> list[dict[str, Any]
     return rows
 
 
-def negatives_job(args: tuple[str, str, int]) -> list[dict[str, Any]]:
-    """Feed all LibriSpeech clips as one evening (0.5 s gaps) through one context's grammar."""
-    ctx, wake, vad_mode = args
-    g = contexts(wake)[ctx]
-    probe = Probe(g)
+def negatives_job(ctx: str) -> list[dict[str, Any]]:
+    """Feed all LibriSpeech clips as one evening (0.5 s gaps) through one context's grammar.
+    Each hit is tagged with its clip's index: even clips tune, odd clips are held out."""
+    probe = Probe(contexts()[ctx])
     gap = np.zeros(8000, dtype=np.int16)
-    t0, seconds = time.process_time(), 0.0
-    for f in librispeech_files():
+    t0, seconds = time.process_time(), [0.0, 0.0]
+    rows: list[dict[str, Any]] = []
+    for i, f in enumerate(librispeech_files()):
         x = read_wav(f)
-        seconds += (x.size + gap.size) / 16000
+        seconds[i % 2] += (x.size + gap.size) / 16000
+        probe.hits.clear()
         feed(probe, np.concatenate([x, gap]))
+        rows += [evidence_row(ev, kind="neg", context=ctx, clip=i) for ev, _, _ in probe.hits]
     cpu = time.process_time() - t0
-    rows = [evidence_row(ev, kind="neg", context=ctx, wake=wake, start_s=s, end_s=e)
-            for ev, s, e in probe.hits]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows.append(dict(kind="negstats", context=ctx, wake=wake, seconds=seconds, cpu_s=cpu,
-                     long_segments=probe.long_segments, rss_mb=rss))
+    rows.append(dict(kind="negstats", context=ctx, seconds_even=seconds[0], seconds_odd=seconds[1],
+                     cpu_s=cpu, long_segments=probe.long_segments, rss_mb=rss))
     return rows
 
 
-def collect(out: Path, wakes: list[str], quick: bool, heldout: bool = False) -> None:
-    """--quick: every 3rd voice setup (the tuning set); --heldout: the other voice setups."""
-    if heldout:
-        voices = [v for i, v in enumerate(VOICES) if i % 3]
-    else:
-        voices = VOICES[::3] if quick else VOICES
-    conds = ["clean", "white10", "babble10"] if quick else CONDITIONS
-    if heldout:
-        conds = ["clean", "white20", "white10", "white5", "babble10"]
-    jobs_pos = [(e, v, s, c, w) for w in wakes for e, v, s in voices for c in conds]
-    jobs_neg = [(c, wakes[0], 0) for c in ("idle", "prompt")] + [("turn", w, 0) for w in wakes]
-    for e, v, s in voices:  # synthesize serially first: espeak/flite runs are cheap
-        for phrase in IDLE + PROMPT + [f"{w} {c}" for w in wakes for c in TURN]:
+def collect(out: Path) -> None:
+    gs = contexts()
+    phrases = [p for g in gs.values() for p in test_phrases(g)]
+    for e, v, s in VOICES:  # synthesize serially first: espeak/flite runs are cheap
+        for phrase in phrases:
             synth(phrase, e, v, s)
+    jobs_pos = [(e, v, s, c) for e, v, s in VOICES for c in CONDITIONS]
     with ProcessPoolExecutor(2) as pool, open(out, "w") as f:
-        for rows in pool.map(negatives_job, jobs_neg):
-            f.writelines(json.dumps(r) + "\n" for r in rows)
+        futures = [pool.submit(negatives_job, c) for c in CONTEXTS]
+        futures += [pool.submit(positives_job, job) for job in jobs_pos]
+        for future in as_completed(futures):
+            f.writelines(json.dumps(r) + "\n" for r in future.result())
             f.flush()
-        for rows in pool.map(positives_job, jobs_pos):
-            f.writelines(json.dumps(r) + "\n" for r in rows)
 
 
 # ---------------------------------------------------------------- offline scoring
@@ -254,10 +236,21 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 def to_evidence(r: dict[str, Any]) -> SegmentEvidence:
     fields = {f.name for f in dataclasses.fields(SegmentEvidence)}
-    data = {k: r.get(k, ()) for k in fields}
-    for k in ("grammar_phones", "free_phones", "free_words"):
-        data[k] = tuple(data[k])
+    data = {k: r[k] for k in fields if k in r}
+    for k in ("grammar_phones", "free_phones", "free_words", "word_probs", "word_margins"):
+        data[k] = tuple(data.get(k, ()))
     return SegmentEvidence(**data)
+
+
+def feature_vector(r: dict[str, Any], names: tuple[str, ...]) -> list[float]:
+    """verify.features plus study-only candidates (pure phone loop margin)."""
+    ev = to_evidence(r)
+    values = features(ev)
+    pure = r.get("pure_phone_score")
+    values["pure_margin"] = (max(-10.0, (ev.grammar_score - pure) / ev.n_frames)
+                             if pure is not None else values["margin"])
+    values["margin_x_distance"] = values["margin"] * values["distance"]
+    return [values[n] for n in names]
 
 
 def accepted(r: dict[str, Any], s: VerifierSettings | None) -> bool:
@@ -268,59 +261,168 @@ def accepted(r: dict[str, Any], s: VerifierSettings | None) -> bool:
     return judge(to_evidence(r), s) is not None
 
 
-def score(rows: list[dict[str, Any]], s: VerifierSettings | None) -> dict[str, Any]:
+def same_command(got: str, expected: str) -> bool:
+    """Phrases that the intent matcher treats alike count as right ("ten more minute" said as
+    "ten more minutes"); any other difference (another slot value, another command) is wrong."""
+    return got.replace("minutes", "minute") == expected.replace("minutes", "minute")
+
+
+def split_of(r: dict[str, Any]) -> str:
+    """'tune' or 'heldout' (voices for positives, clip parity for LibriSpeech)."""
+    if r["kind"] == "neg":
+        return "tune" if r["clip"] % 2 == 0 else "heldout"
+    tune = {voice_name(*v) for v in TUNE_VOICES}
+    return "tune" if r["voice"] in tune else "heldout"
+
+
+def score(rows: list[dict[str, Any]], s: VerifierSettings | None, split: str) -> dict[str, Any]:
     """Per-context false activations/hour and per-condition accuracy under settings `s`."""
     res: dict[str, Any] = {}
-    stats = {(r["context"], r["wake"]): r for r in rows if r["kind"] == "negstats"}
-    for (ctx, wake), st in stats.items():
-        n = sum(1 for r in rows if r["kind"] == "neg" and r["context"] == ctx and r["wake"] == wake
-                and accepted(r, s))
-        res[f"FA/h {ctx}:{wake}"] = (n, round(n / st["seconds"] * 3600, 2))
+    for st in (r for r in rows if r["kind"] == "negstats"):
+        ctx = st["context"]
+        seconds = st["seconds_even" if split == "tune" else "seconds_odd"]
+        n = sum(1 for r in rows if r["kind"] == "neg" and r["context"] == ctx
+                and split_of(r) == split and accepted(r, s))
+        res[f"FA {ctx}"] = (n, round(seconds / 60, 1), round(n / seconds * 3600, 2))
     items: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for r in rows:
-        if r["kind"] == "pos":
-            key = (r["context"], r["wake"], r["voice"], r["condition"], r["expected"])
+        if r["kind"] == "pos" and split_of(r) == split:
+            key = (r["context"], r["voice"], r["condition"], r["expected"])
             items.setdefault(key, []).append(r)
-    tally: dict[tuple[str, str, str], list[int]] = {}
-    for (ctx, wake, _, cond, exp), hits in items.items():
+    tally: dict[tuple[str, str], list[int]] = {}
+    for (ctx, _, cond, exp), hits in items.items():
         got = [h["grammar_text"] for h in hits if accepted(h, s)]
-        outcome = 0 if got == [exp] else (2 if not got else 1)  # right / wrong / missed
-        t = tally.setdefault((f"{ctx}:{wake}" if ctx == "turn" else ctx, cond, ""), [0, 0, 0])
-        t[outcome] += 1
-    for (ctx, cond, _), (ok, wrong, miss) in sorted(tally.items()):
-        n = ok + wrong + miss
-        res[f"acc {ctx} {cond}"] = f"{ok / n:.1%} right {wrong / n:.1%} wrong {miss / n:.1%} missed (n={n})"
+        outcome = 0 if len(got) == 1 and same_command(got[0], exp) else (2 if not got else 1)
+        tally.setdefault((ctx, cond), [0, 0, 0])[outcome] += 1
+    for (ctx, cond), counts in sorted(tally.items()):
+        res[f"acc {ctx} {cond}"] = counts
     return res
+
+
+def table(rows: list[dict[str, Any]], s: VerifierSettings | None, split: str) -> str:
+    """Markdown: accuracy (right / wrong) per condition and context, then FA per context."""
+    res = score(rows, s, split)
+    lines = ["| condition | " + " | ".join(CONTEXTS) + " |", "|---" * (len(CONTEXTS) + 1) + "|"]
+    for cond in CONDITIONS:
+        cells = []
+        for ctx in CONTEXTS:
+            ok, wrong, miss = res.get(f"acc {ctx} {cond}", [0, 0, 0])
+            n = max(1, ok + wrong + miss)
+            cells.append(f"{ok / n:.0%} ({wrong / n:.0%} wrong, n={n})")
+        lines.append(f"| {cond} | " + " | ".join(cells) + " |")
+    fa = [f"{res[f'FA {c}'][0]} in {res[f'FA {c}'][1]} min ({res[f'FA {c}'][2]}/h)" for c in CONTEXTS
+          if f"FA {c}" in res]
+    lines.append("| false activations | " + " | ".join(fa) + " |")
+    return "\n".join(lines)
 
 
 def report(path: Path) -> None:
     rows = load(path)
     for st in (r for r in rows if r["kind"] == "negstats"):
-        print(f"cost {st['context']}:{st['wake']}: RTF {st['cpu_s'] / st['seconds']:.4f} "
-              f"peak RSS {st['rss_mb']:.0f} MB, {st['long_segments']} overlong segments skipped")
+        print(f"cost {st['context']}: RTF {st['cpu_s'] / (st['seconds_even'] + st['seconds_odd']):.4f}"
+              f" peak RSS {st['rss_mb']:.0f} MB, {st['long_segments']} overlong segments skipped")
     for label, s in [("grammar only (no verification)", None),
-                     ("length gate only", VerifierSettings(min_evidence=-1e9)),
+                     ("old rule: margin - 2 distance >= -2.5", VerifierSettings(
+                         weights=(("margin", 1.0), ("distance", -2.0)), bias=2.5, edge=0.0)),
                      ("defaults", VerifierSettings())]:
-        print(f"\n== {label}")
-        for k, v in score(rows, s).items():
-            print(f"  {k}: {v}")
+        for split in ("tune", "heldout"):
+            print(f"\n== {label}, {split}\n{table(rows, s, split)}")
 
 
-def sweep(path: Path) -> None:
+# ---------------------------------------------------------------- fitting the rule
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 3000) -> np.ndarray:
+    """Class-balanced L2 logistic regression by gradient descent; returns [bias, w...] on x as given."""
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = np.hstack([np.ones((len(x), 1)), (x - mu) / sd])
+    weight = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum()))
+    w = np.zeros(z.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-z @ w))
+        grad = z.T @ (weight * (p - y)) + l2 * np.r_[0, w[1:]]
+        w -= 2.0 * grad
+    coef = w[1:] / sd
+    return np.r_[w[0] - (coef * mu).sum(), coef]
+
+
+def training_set(rows: list[dict[str, Any]], names: tuple[str, ...]
+                 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """TUNE split only: right grammar hits are 1; conversation and wrong commands are 0."""
+    x, y, ctx = [], [], []
+    for r in rows:
+        if r["kind"] not in ("pos", "neg") or not r.get("grammar_text") or not r.get("complete", True):
+            continue
+        if split_of(r) != "tune":
+            continue
+        x.append(feature_vector(r, names))
+        y.append(1 if r["kind"] == "pos" and same_command(r["grammar_text"], r["expected"]) else 0)
+        ctx.append(r["context"])
+    return np.array(x), np.array(y), ctx
+
+
+def fit(path: Path, names: tuple[str, ...], guard: float) -> VerifierSettings:
+    """Fit weights, then put each context's edge `guard` above its best-scoring TUNE conversation
+    hit (so the tune half has zero false activations); report both splits."""
     rows = load(path)
-    for weight in (0.0, 1.0, 2.0, 3.0):
-        for edge in (-1.5, -2.0, -2.5, -2.8, -3.0, -3.5):
-            s = VerifierSettings(min_evidence=edge, distance_weight=weight)
-            res = score(rows, s)
-            fa = {k.split()[1]: v[0] for k, v in res.items() if k.startswith("FA")}
-            acc = {k[4:]: v.split()[0] for k, v in res.items() if k.startswith("acc") and
-                   ("white10" in k or "clean" in k)}
-            print(weight, edge, fa, acc)
+    x, y, ctx = training_set(rows, names)
+    coef = fit_logistic(x, y)
+    lin = coef[0] + x @ coef[1:]
+    edges = []
+    for c in CONTEXTS:
+        neg = [v for v, label, k in zip(lin, y, ctx) if k == c and label == 0]
+        edges.append((c, round(float(max(neg, default=0.0)) + guard, 3)))
+    s = VerifierSettings(weights=tuple((n, round(float(w), 4)) for n, w in zip(names, coef[1:])),
+                         bias=round(float(coef[0]), 4), edge=max(e for _, e in edges),
+                         context_edges=tuple(edges))
+    print(s)
+    return s
+
+
+def main_fit(path: Path, names: str, guard: float) -> None:
+    s = fit(path, tuple(names.split(",")), guard)
+    rows = load(path)
+    if set(s.weights and [n for n, _ in s.weights]) <= set(features(to_evidence(
+            next(r for r in rows if r["kind"] == "neg")))):
+        for split in ("tune", "heldout"):
+            print(f"\n== fitted, {split}\n{table(rows, s, split)}")
+    else:
+        print("(study-only features: evaluate with `evaluate`)")
+        evaluate_offline(rows, s)
+
+
+def evaluate_offline(rows: list[dict[str, Any]], s: VerifierSettings) -> None:
+    """Like `table`, for rules that use study-only features: accept iff linear score >= edge."""
+    names = tuple(n for n, _ in s.weights)
+    w = np.array([v for _, v in s.weights])
+
+    def ok(r: dict[str, Any]) -> bool:
+        if not r.get("grammar_text") or not r.get("complete", True):
+            return False
+        if not s.min_duration_s <= r["duration_s"] <= s.max_duration_s:
+            return False
+        return bool(s.bias + np.dot(w, feature_vector(r, names)) >= s.edge_for(r["context"]))
+
+    for split in ("tune", "heldout"):
+        fa = {c: sum(1 for r in rows if r["kind"] == "neg" and r["context"] == c and
+                     split_of(r) == split and ok(r)) for c in CONTEXTS}
+        acc: dict[tuple[str, str], list[int]] = {}
+        groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        for r in rows:
+            if r["kind"] == "pos" and split_of(r) == split:
+                groups.setdefault((r["context"], r["voice"], r["condition"], r["expected"]), []).append(r)
+        for (c, _, cond, exp), hits in groups.items():
+            got = [h["grammar_text"] for h in hits if ok(h)]
+            acc.setdefault((c, cond), [0, 0])[0] += len(got) == 1 and same_command(got[0], exp)
+            acc[(c, cond)][1] += 1
+        print(split, "FA", fa)
+        for c in CONTEXTS:
+            print("  ", c, {cond: f"{acc[(c, cond)][0] / acc[(c, cond)][1]:.0%}" for cond in CONDITIONS
+                            if (c, cond) in acc})
 
 
 def words() -> None:
     """speech_commands clips (one word, said alone) through the prompt context."""
-    g = contexts(WAKES[0])["prompt"]
+    g = contexts()["prompt"]
     rec = PocketSphinxRecognizer(g)
     for word in ("yes", "no", "stop", "go"):
         folder = SPEECH / "speech_commands" / word
@@ -341,18 +443,17 @@ def words() -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["collect", "report", "sweep", "words"])
+    ap.add_argument("cmd", choices=["collect", "report", "fit", "words"])
     ap.add_argument("path", nargs="?", default="/tmp/fa.jsonl")
-    ap.add_argument("--wakes", default=",".join(WAKES))
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--heldout", action="store_true")
+    ap.add_argument("--features", default=",".join(FEATURES))
+    ap.add_argument("--guard", type=float, default=0.5)
     a = ap.parse_args()
     if a.cmd == "collect":
-        collect(Path(a.path), a.wakes.split(","), a.quick, a.heldout)
+        collect(Path(a.path))
     elif a.cmd == "report":
         report(Path(a.path))
-    elif a.cmd == "sweep":
-        sweep(Path(a.path))
+    elif a.cmd == "fit":
+        main_fit(Path(a.path), a.features, a.guard)
     else:
         words()
 

@@ -35,6 +35,7 @@ from assistant.asr.verify import SegmentEvidence, VerifierSettings, clean_word, 
 _BYTES_PER_SAMPLE = 2
 _FRAME_RATE = 100  # PocketSphinx feature frames per second
 _PHONE_SEARCH = "__phones"
+_PURE_PHONE_SEARCH = "__pure_phones"  # phone loop without the phone LM: a stronger garbage model
 _FREE_SEARCH = "_default"
 _FILLER = re.compile(r"^(<.*>|\[.*\]|\+.*\+|SIL)$")
 
@@ -138,7 +139,9 @@ class _Decoders:
     """One PocketSphinx decoder holding every search: each context's grammar, a phone loop and,
     optionally, the open-vocabulary language model. Switching searches is cheap; loading is not."""
 
-    def __init__(self, free_lm: bool, hmm: str | None, dictionary: str | None) -> None:
+    def __init__(
+        self, free_lm: bool, hmm: str | None, dictionary: str | None, pure_loop: bool = False
+    ) -> None:
         model = pocketsphinx.get_model_path()
         config = pocketsphinx.Config(loglevel="FATAL")
         if hmm is not None:
@@ -150,6 +153,9 @@ class _Decoders:
         self.free_lm = free_lm
         self.decoder = pocketsphinx.Decoder(config)
         self.decoder.add_allphone_file(_PHONE_SEARCH, os.path.join(model, "en-us-phone.lm.bin"))
+        self.pure_loop = pure_loop
+        if pure_loop:
+            self.decoder.add_allphone_file(_PURE_PHONE_SEARCH, None)
         self._grammars: dict[str, str] = {}
         # Path scores come back as probabilities of a log-base-1.0001 score shifted down by 10
         # bits; this factor turns them back into natural-log units.
@@ -164,17 +170,29 @@ class _Decoders:
             self._grammars[jsgf] = name
         return name
 
-    def run(self, search: str, pcm: bytes) -> tuple[str, float, list[str]]:
-        """Decode `pcm` as one utterance with `search`: (text, path score, non-filler tokens)."""
+    def run(self, search: str, pcm: bytes) -> _Decode:
+        """Decode `pcm` as one utterance with `search`."""
         self.decoder.activate_search(search)
         self.decoder.start_utt()
         self.decoder.process_raw(pcm, False, True)
         self.decoder.end_utt()
         hyp = self.decoder.hyp()
         if hyp is None:
-            return "", -math.inf, []
-        tokens = [s.word for s in self.decoder.seg() if not _FILLER.match(s.word)]
-        return hyp.hypstr, self._log_score(hyp.score), tokens
+            return _Decode("", -math.inf, 0.0, ())
+        logmath = self.decoder.get_logmath()
+        segs = list(self.decoder.seg())
+        ascores = [_safe_log(logmath, s.ascore) for s in segs]
+        score = self._log_score(hyp.score)
+        # Word and phone scores come on different internal scales depending on the search (grammar
+        # seg scores are not shifted, phone-loop ones are): rescale them to sum to the path score.
+        total = sum(ascores)
+        scale = score / total if total < 0.0 and math.isfinite(score) else 0.0
+        tokens = tuple(
+            _Token(s.word, s.start_frame, s.end_frame + 1, a * scale, float(s.prob))
+            for s, a in zip(segs, ascores)
+            if not _FILLER.match(s.word)
+        )
+        return _Decode(hyp.hypstr, score, float(hyp.prob), tokens)
 
     def _log_score(self, score: float) -> float:
         if score <= 0.0:
@@ -191,33 +209,80 @@ class _Decoders:
         return tuple(phones)
 
     def evidence(
-        self, search: str, phrases: frozenset[str], pcm: bytes
+        self, search: str, phrases: frozenset[str], pcm: bytes, context: str = ""
     ) -> SegmentEvidence | None:
         """Decode `pcm` with the grammar and, if it matched, gather the second-pass evidence.
 
         PocketSphinx returns the best *partial* path when no grammar end state was reached
         ("what can i"); `phrases` (when given) tells whole phrases from such fragments.
         """
-        text, g_score, words = self.run(search, pcm)
-        text = " ".join(clean_word(w) for w in text.split())
+        grammar = self.run(search, pcm)
+        text = " ".join(clean_word(w) for w in grammar.text.split())
         if not text:
             return None
-        _, p_score, free_phones = self.run(_PHONE_SEARCH, pcm)
-        free_words: list[str] = []
+        loop = self.run(_PHONE_SEARCH, pcm)
+        pure = self.run(_PURE_PHONE_SEARCH, pcm).score if self.pure_loop else None
+        free_words: tuple[str, ...] = ()
         if self.free_lm:
-            _, _, free_words = self.run(_FREE_SEARCH, pcm)
+            free_words = tuple(t.word for t in self.run(_FREE_SEARCH, pcm).tokens)
         n_samples = len(pcm) // _BYTES_PER_SAMPLE
         return SegmentEvidence(
             duration_s=n_samples / SAMPLE_RATE,
             n_frames=max(1, n_samples * _FRAME_RATE // SAMPLE_RATE),
             grammar_text=text,
-            grammar_score=g_score,
-            phone_score=p_score,
-            grammar_phones=self.phones_of(words),
-            free_phones=tuple(free_phones),
-            free_words=tuple(free_words),
+            grammar_score=grammar.score,
+            phone_score=loop.score,
+            grammar_phones=self.phones_of([t.word for t in grammar.tokens]),
+            free_phones=tuple(t.word for t in loop.tokens),
+            free_words=free_words,
             complete=not phrases or text in phrases,
+            grammar_prob=grammar.prob,
+            word_probs=tuple(t.prob for t in grammar.tokens),
+            word_margins=word_margins(grammar, loop),
+            context=context,
+            pure_phone_score=pure,
         )
+
+
+@dataclass(frozen=True)
+class _Token:
+    """One non-filler word (or phone) of a decode: frames [start, end), acoustic log score."""
+
+    word: str
+    start: int
+    end: int
+    ascore: float
+    prob: float
+
+
+@dataclass(frozen=True)
+class _Decode:
+    text: str
+    score: float  # path score in nats
+    prob: float  # posterior of the whole hypothesis (lattice), 0..1
+    tokens: tuple[_Token, ...]
+
+
+def _safe_log(logmath: pocketsphinx.LogMath, value: float) -> float:
+    return float(logmath.log(value)) if value > 0.0 else -1e6
+
+
+def word_margins(grammar: _Decode, loop: _Decode) -> tuple[float, ...]:
+    """Per grammar word: (its acoustic score - the phone loop's over the same frames) per frame.
+
+    A forced fit usually shows as one word the audio does not support (a long word squeezed
+    onto unrelated talk) even when the whole-path margin looks fine.
+    """
+    margins = []
+    for word in grammar.tokens:
+        frames = max(1, word.end - word.start)
+        covered = sum(p.ascore * _overlap(word, p) / max(1, p.end - p.start) for p in loop.tokens)
+        margins.append((word.ascore - covered) / frames)
+    return tuple(margins)
+
+
+def _overlap(a: _Token, b: _Token) -> int:
+    return max(0, min(a.end, b.end) - max(a.start, b.start))
 
 
 class PocketSphinxRecognizer:
@@ -230,6 +295,7 @@ class PocketSphinxRecognizer:
         noise_floor_dbfs: white-noise floor added before decoding; None disables it.
         vad_mode: Endpointer aggressiveness 0 (loose) .. 3 (strict).
         free_lm: also load the open-vocabulary LM for the word-overlap check (~+80 MB, slower).
+        pure_phone_loop: also decode with a phone loop without phone LM (measurement only).
         hmm, dictionary: acoustic model folder and pronunciation dictionary (default: bundled).
         seed: seed of the noise-floor generator, for reproducible measurements.
     """
@@ -245,6 +311,7 @@ class PocketSphinxRecognizer:
         noise_floor_dbfs: float | None = -66.0,
         vad_mode: int = 0,
         free_lm: bool = False,
+        pure_phone_loop: bool = False,
         hmm: str | None = None,
         dictionary: str | None = None,
         seed: int = 0,
@@ -253,10 +320,13 @@ class PocketSphinxRecognizer:
         self.verify = verify
         self.noise_floor_dbfs = noise_floor_dbfs
         self._rng = np.random.default_rng(seed)
-        self._decoders = _Decoders(free_lm or self.settings.min_word_overlap > 0, hmm, dictionary)
+        self._decoders = _Decoders(
+            free_lm or self.settings.min_word_overlap > 0, hmm, dictionary, pure_phone_loop
+        )
         self._segmenter = _SpeechSegmenter(self.settings.max_duration_s, vad_mode)
         self._search: str | None = None
         self._phrases: frozenset[str] = frozenset()
+        self._context = ""
         self.last_evidence: SegmentEvidence | None = None  # for measurement; overwritten per hit
         if grammar is not None:
             self.set_grammar(grammar)
@@ -265,6 +335,7 @@ class PocketSphinxRecognizer:
         """Switch context; the open segment is dropped so that it cannot match the new grammar."""
         self._search = self._decoders.grammar_search(grammar.jsgf)
         self._phrases = frozenset(" ".join(p.lower().split()) for p in grammar.phrases)
+        self._context = grammar.context
         self._segmenter.restart()
 
     def accept(self, pcm: bytes) -> list[Hypothesis]:
@@ -293,7 +364,7 @@ class PocketSphinxRecognizer:
         pcm = segment.pcm
         if self.noise_floor_dbfs is not None:
             pcm = add_noise_floor(pcm, self.noise_floor_dbfs, self._rng)
-        evidence = self._decoders.evidence(self._search, self._phrases, pcm)
+        evidence = self._decoders.evidence(self._search, self._phrases, pcm, self._context)
         self.last_evidence = evidence
         if evidence is None:
             return None
