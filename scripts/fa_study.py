@@ -323,7 +323,8 @@ def report(path: Path) -> None:
               f" peak RSS {st['rss_mb']:.0f} MB, {st['long_segments']} overlong segments skipped")
     for label, s in [("grammar only (no verification)", None),
                      ("old rule: margin - 2 distance >= -2.5", VerifierSettings(
-                         weights=(("margin", 1.0), ("distance", -2.0)), bias=2.5, edge=0.0)),
+                         weights=(("margin", 1.0), ("distance", -2.0)), bias=2.5, edge=0.0,
+                         context_edges=())),
                      ("defaults", VerifierSettings())]:
         for split in ("tune", "heldout"):
             print(f"\n== {label}, {split}\n{table(rows, s, split)}")
