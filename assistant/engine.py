@@ -571,12 +571,12 @@ def time_left_words(left: float) -> str:
 
 LINES = {
     "minute_left": "One minute left.",
-    "reprompt_first": "Whenever you're ready, say next question. Or say repeat that, to hear it again.",
-    "reprompt_second": "Say next question when you're ready.",
-    "nothing_running": "No exercise is running right now. Say start, and an exercise, for example, start our check in.",
-    "help_fallback": "Say start our check in to begin, or what exercises are there to hear them all.",
+    "reprompt_first": "Whenever you're ready, say ready for the next question. Or say repeat the question, to hear it again.",
+    "reprompt_second": "Say ready for the next question, when you're ready.",
+    "nothing_running": "No exercise is running right now. Say start, and an exercise, for example, start our daily check in.",
+    "help_fallback": "Say start our daily check in to begin, or what exercises are there to hear them all.",
     "no_info": "I don't have anything on that yet.",
-    "how_to_start": "To begin one, say start and its name, for example, start our check in.",
+    "how_to_start": "To begin one, say start and its name, for example, start our daily check in.",
     "nothing_to_continue": "There's nothing to pick up yet. Say start, and an exercise, to begin one.",
     "unknown_exercise": "I don't know that exercise. Say what exercises are there, to hear the list.",
     "continue_from_start": "You haven't started this one yet, so let's begin at the start.",

@@ -68,6 +68,21 @@ class EchoGuard:
         return any(heard in " ".join(normalize(text)) for text in self.speaking.values())
 
 
+class ChimesBeforeSpeech:
+    """Plays a chime to its end before returning, so the prompt that follows never covers it.
+
+    A chime lasts under a second and the microphone callback keeps queueing meanwhile, so waiting
+    here costs no audio; without it, "turn over" and the next prompt would sound at once.
+    """
+
+    def __init__(self, player: ChimePlayer) -> None:
+        self.player = player
+
+    def play(self, kind: engine.ChimeKind) -> None:
+        self.player.play(kind)
+        self.player.wait(timeout=2.0)
+
+
 class VoiceLoop:
     """Runs until the microphone ends (a replayed file) or the user interrupts."""
 
@@ -164,7 +179,7 @@ def run_voice(args: argparse.Namespace, data_dir: Path) -> int:
         intent_paths=args.intents,
         exercise_paths=args.exercises,
         speaker=speaker,
-        chimes=ChimePlayer(mode="silent" if args.mute else "sound"),
+        chimes=ChimesBeforeSpeech(ChimePlayer(mode="silent" if args.mute else "sound")),
         clock=RealClock(),
         names=tuple(args.names) if args.names else None,
         wake_name=args.wake_name,
@@ -179,7 +194,7 @@ def run_voice(args: argparse.Namespace, data_dir: Path) -> int:
             if args.command == "start":
                 app.start(args.exercise, args.minutes)
             else:
-                app.print(f"Listening. Say \"start our check in\", or \"{app.intents.wake_name}, what can we do\".")
+                app.print(f"Listening. Say \"start our daily check in\", or \"{app.intents.wake_name}, what can we do\".")
 
         loop.run(ready)
     finally:

@@ -86,20 +86,34 @@ class HearthProcess:
                 self.proc.wait()
 
 
-def say(va: object, hearth: HearthProcess, text: str, tries: int = 3) -> int:
-    """Speak a command like a person would: if hearth shows no sign of hearing it, say it again.
+VOICES = (("en-us", 150), ("en+m3", 140), ("en+f3", 130), ("en", 150))
 
-    Returns the index of hearth's `(heard: ...)` line. Each try uses another noise seed.
+
+def say(va: object, hearth: HearthProcess, *phrasings: str, tries: int = 4) -> int:
+    """Speak a command like a person would: if hearth shows no sign of hearing it, say it again,
+    a little differently (the next phrasing, another voice, slower).
+
+    Returns the index of hearth's `(heard: ...)` line.
     """
-    heard = r"^\(heard: " + re.escape(" ".join(text.replace(",", "").lower().split())) + r"\)"
     for attempt in range(tries):
         mark = len(hearth.lines)
-        va.inject(command_audio(text, seed=attempt))  # type: ignore[attr-defined]
+        voice, wpm = VOICES[attempt % len(VOICES)]
+        va.inject(command_audio(phrasings[attempt % len(phrasings)], voice=voice, wpm=wpm, seed=attempt))  # type: ignore[attr-defined]
         try:
-            return hearth.wait_for(heard, timeout=6.0, after=mark)
+            return hearth.wait_for(r"^\(heard: ", timeout=6.0, after=mark)
         except AssertionError:
             continue
-    raise AssertionError(f"hearth did not hear '{text}' in {tries} tries; output:\n" + "\n".join(hearth.lines))
+    raise AssertionError(f"hearth did not hear {phrasings} in {tries} tries; output:\n" + "\n".join(hearth.lines))
+
+
+def heard_intents(hearth: HearthProcess) -> list[str]:
+    """The intents of every command hearth printed as heard (`--debug-transcripts`), in order."""
+    from assistant.intents import load_intents
+
+    intents = load_intents()
+    texts = [line[len("(heard: ") : -1] for line in hearth.lines if line.startswith("(heard: ")]
+    matches = [intents.match(text, "any") for text in texts]
+    return [m.intent if m else f"?{text}" for m, text in zip(matches, texts)]
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,7 @@ def test_adjustable_turn_length(builtin_catalog):
 
 def test_wake_placeholder_teaches_the_addressed_form(builtin_catalog):
     plan, _ = plan_of(builtin_catalog, "check_in", wake="juniper")
-    assert "say juniper, I'm done" in plan[0].text
+    assert "say juniper, that's all from me" in plan[0].text
     assert "{" not in "".join(step.text for step in plan)
 
 

@@ -204,7 +204,7 @@ def test_not_understood_and_help(tmp_path, hearth_cli):
             "> next question",
             "hearth: No exercise is running right now",  # typed, it is understood and explained
             "> what can I say",
-            "hearth: You can say: start our check in",
+            "hearth: You can say: start our daily check in",
             "> pass the salt",
             "(not understood here",
         ],
