@@ -277,6 +277,12 @@ CONDITIONS = (
 CONDITION_BY_NAME = {c.name: c for c in CONDITIONS}
 QUICK_CONDITIONS = ("clean", "white10", "babble10")
 LIVE_CONDITIONS = ("clean", "white10", "babble10")  # also measured in each command's live context
+VIEWS = ("fixed/any", "fixed/live", "taught/live")  # which commands, heard in which context
+VIEW_LABELS = {
+    "fixed/any": "context any",
+    "fixed/live": "each command's live context",
+    "taught/live": "taught phrasings, live context",
+}
 CONTEXTS = ("idle", "prompt", "turn")
 WORDS = {"yes": "yes", "no": "no", "stop": None, "go": None}  # speech_commands word -> expected intent
 
@@ -369,14 +375,23 @@ def synthesize_all(jobs: Iterable[tuple[VoiceSetup, str]], cache: Path, workers:
 # ---------------------------------------------------------------- what can run here
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A command as spoken in this run: the wake name filled in, and where the session hears it."""
+
+    command: Command
+    text: str
+    live: str  # the context in which the session would hear it
+
+
 @dataclass
 class Plan:
     """Everything one run measures, decided up front in the main process."""
 
     quick: bool
     setups: list[VoiceSetup]
-    commands: dict[int, str]  # index into COMMANDS -> the text spoken (wake name filled in)
-    live: dict[int, str]  # index into COMMANDS -> the context in which the session would hear it
+    fixed: list[Planned]  # this benchmark's own command list (COMMANDS)
+    taught: list[Planned]  # the phrasing hearth teaches for each intent (its help text)
     wake: str
     conditions: list[Condition]
     librispeech: list[Path]  # for false activations
@@ -438,12 +453,12 @@ def _espeak_problem(voice: str, voices: list[Any] | None) -> str | None:
     return None
 
 
-def checked_commands(names: Sequence[str] | None, wake: str, notes: list[str]) -> dict[int, str]:
-    """The commands (index -> spoken text, with the current wake name) that the current intents
-    still read as the expected intent and slots; the others are skipped with a visible note."""
+def checked_commands(names: Sequence[str] | None, wake: str, notes: list[str]) -> list[Planned]:
+    """The commands (wake name filled in) that the current intents still read as the expected
+    intent and slots; the others are skipped with a visible note."""
     intents = _intents()
-    chosen: dict[int, str] = {}
-    for i, command in enumerate(COMMANDS):
+    chosen: list[Planned] = []
+    for command in COMMANDS:
         if names is not None and command.text not in names:
             continue
         text = command.text.format(wake=wake)
@@ -452,7 +467,27 @@ def checked_commands(names: Sequence[str] | None, wake: str, notes: list[str]) -
         if got != (command.intent, dict(command.slots)):
             notes.append(f"command '{text}': skipped — the intents now read it as {got}, not {command.intent}")
             continue
-        chosen[i] = text
+        chosen.append(Planned(dataclasses.replace(command, text=text), text, live_context(command, text, wake)))
+    return chosen
+
+
+def taught_commands(wake: str, limit: int | None, notes: list[str]) -> list[Planned]:
+    """Each intent's help text — the phrasing hearth's prompts and help teach — as a command.
+
+    Why: the recognizer is tuned for what hearth teaches, which may differ from this benchmark's
+    fixed list; measuring both shows what a couple who follows the prompts gets, and the gap."""
+    from assistant.intents import normalize
+
+    intents = _intents()
+    chosen: list[Planned] = []
+    for intent in intents.intents[:limit]:
+        text = " ".join(normalize(intent.help.replace("{wake}", wake)))
+        match = intents.match(text, "any", enforce_wake=True)
+        if match is None or match.intent != intent.name:
+            notes.append(f"taught phrase '{text}' ({intent.name}): skipped — the intents read it as {match.intent if match else None}")
+            continue
+        command = Command(text, intent.name, tuple(sorted(match.slots.items())))
+        chosen.append(Planned(command, text, live_context(command, text, wake)))
     return chosen
 
 
@@ -503,8 +538,8 @@ def make_plan(quick: bool) -> Plan:
     candidates = [ALL_SETUPS[0]] if quick else list(ALL_SETUPS)
     setups = available_setups(candidates, notes)
     wake = str(_intents().wake_name)
-    commands = checked_commands(QUICK_COMMANDS if quick else None, wake, notes)
-    live = {i: live_context(COMMANDS[i], text, wake) for i, text in commands.items()}
+    fixed = checked_commands(QUICK_COMMANDS if quick else None, wake, notes)
+    taught = taught_commands(wake, 2 if quick else None, notes)
     libri, babble_pool, words = speech_material(quick, notes)
     names = QUICK_CONDITIONS if quick else tuple(c.name for c in CONDITIONS)
     conditions = [CONDITION_BY_NAME[n] for n in names]
@@ -514,7 +549,7 @@ def make_plan(quick: bool) -> Plan:
     couples = [QUICK_COUPLE] if quick else list(COUPLES)
     usable = set(available_setups([s for c in couples for s in c], []))
     conversation = [(c, sentences[:4] if quick else sentences) for c in couples if c[0] in usable and c[1] in usable]
-    return Plan(quick, setups, commands, live, wake, conditions, libri, babble_pool, words, conversation, notes)
+    return Plan(quick, setups, fixed, taught, wake, conditions, libri, babble_pool, words, conversation, notes)
 
 
 # ---------------------------------------------------------------- tasks (run in worker processes)
@@ -522,14 +557,15 @@ def make_plan(quick: bool) -> Plan:
 
 @dataclass(frozen=True)
 class CommandTask:
-    """All commands of one voice setup in one noise condition, through one fresh recognizer;
-    `mode` "any" hears every item in context any, "live" each in its own live context."""
+    """All commands of one list and one voice setup in one noise condition, through one fresh
+    recognizer. `view` says which list and where it is heard: "fixed/any" (this benchmark's list in
+    context any), "fixed/live" (the same, each in its live context), "taught/live"."""
 
     engine: str
     setup: VoiceSetup
     condition: Condition
-    mode: str
-    items: tuple[tuple[int, str, str, str], ...]  # (index into COMMANDS, text spoken, cached WAV, context)
+    view: str
+    items: tuple[tuple[Command, str, str], ...]  # (command, cached speech WAV, context)
     babble: tuple[str, ...]  # LibriSpeech clips to mix babble from
 
 
@@ -559,7 +595,7 @@ Task = CommandTask | StreamTask
 
 @dataclass(frozen=True)
 class ItemResult:
-    command: int
+    command: str  # the text spoken
     outcome: str  # "right", "wrong" (another intent/slots, or more than one detection) or "missed"
     heard: str
     latency_s: float | None
@@ -660,15 +696,15 @@ def classify(command: Command, detections: Sequence[Any], speech_end_s: float) -
 
 
 def run_command_task(task: CommandTask) -> TaskResult:
-    meter = Meter(task.engine, task.items[0][3] if task.items else "any")
+    meter = Meter(task.engine, task.items[0][2] if task.items else "any")
     items = []
-    for index, text, path, context in task.items:
+    for command, path, context in task.items:
         meter.listener.set_context(context)  # as the session does; a no-op when unchanged
-        rng = np.random.default_rng(stable_seed(task.setup.label, task.condition.name, text))
+        rng = np.random.default_rng(stable_seed(task.setup.label, task.condition.name, command.text))
         audio, speech_end = render_command(read_16k(path), task.condition, task.babble, rng)
         offset = meter.listener.audio_s
-        outcome, heard, latency = classify(COMMANDS[index], meter.feed(audio, flush=True), offset + speech_end)
-        items.append(ItemResult(index, outcome, heard, latency, at_flush=outcome == "right" and meter.from_flush > 0))
+        outcome, heard, latency = classify(command, meter.feed(audio, flush=True), offset + speech_end)
+        items.append(ItemResult(command.text, outcome, heard, latency, at_flush=outcome == "right" and meter.from_flush > 0))
     return meter.result(items=items)
 
 
@@ -716,10 +752,11 @@ def build_tasks(engine: str, plan: Plan, synth: dict[tuple[VoiceSetup, str], Pat
             tasks.append(StreamTask(engine, "words", word, "prompt", parts, flush_each=True))
     babble_pool = tuple(str(p) for p in plan.babble)
     for setup in plan.setups:
-        for mode in ("any", "live"):
-            items = tuple((i, text, str(synth[(setup, text)]), plan.live[i] if mode == "live" else "any") for i, text in plan.commands.items())
-            conditions = [c for c in plan.conditions if mode == "any" or c.name in LIVE_CONDITIONS]
-            tasks += [CommandTask(engine, setup, condition, mode, items, babble_pool) for condition in conditions]
+        for view in VIEWS:
+            chosen = plan.taught if view.startswith("taught") else plan.fixed
+            items = tuple((p.command, str(synth[(setup, p.text)]), p.live if view.endswith("live") else "any") for p in chosen)
+            conditions = [c for c in plan.conditions if view == "fixed/any" or c.name in LIVE_CONDITIONS]
+            tasks += [CommandTask(engine, setup, condition, view, items, babble_pool) for condition in conditions]
     return tasks
 
 
@@ -745,7 +782,7 @@ def conversation_streams(plan: Plan, synth: dict[tuple[VoiceSetup, str], Path]) 
 
 
 def synthesis_jobs(plan: Plan) -> list[tuple[VoiceSetup, str]]:
-    jobs = [(setup, text) for setup in plan.setups for text in plan.commands.values()]
+    jobs = [(setup, p.text) for setup in plan.setups for p in plan.fixed + plan.taught]
     jobs += [(voice, text) for couple, sentences in plan.conversation for voice in couple for text in sentences]
     return jobs
 
@@ -798,12 +835,12 @@ class CommandRecord:
     item: ItemResult
 
 
-def command_records(run: EngineRun, mode: str = "any") -> list[CommandRecord]:
-    """The command items heard in context any (`mode` "any") or in their live contexts ("live")."""
+def command_records(run: EngineRun, view: str = "fixed/any") -> list[CommandRecord]:
+    """The command items of one view (see `VIEWS`)."""
     return [
         CommandRecord(task.setup, task.condition, item)
         for task, result in zip(run.tasks, run.results)
-        if isinstance(task, CommandTask) and task.mode == mode
+        if isinstance(task, CommandTask) and task.view == view
         for item in result.items
     ]
 
@@ -836,17 +873,18 @@ def condition_table(records: list[CommandRecord], plan: Plan, first: str, key: C
     return markdown_table(headers, body)
 
 
-def command_table(records: list[CommandRecord], plan: Plan, contexts: bool = False) -> str:
+def command_table(records: list[CommandRecord], plan: Plan, commands: Sequence[Planned], contexts: bool = False) -> str:
     """Per command: % right per condition, and what was heard instead most often."""
-    groups = grouped(records, lambda r: plan.commands[r.item.command])
+    groups = grouped(records, lambda r: r.item.command)
     per_cell = len(plan.setups)
     headers = ["command"] + [c.label for c in plan.conditions] + ["commonest error (all conditions)"]
     body = []
-    for index, text in plan.commands.items():
+    for planned in commands:
+        text = planned.text
         cells = [pct(sum(i.outcome == "right" for i in groups.get((text, c.name), [])), len(groups.get((text, c.name), []))) for c in plan.conditions]
-        errors = Counter(r.item.heard or "missed" for r in records if r.item.command == index and r.item.outcome != "right")
+        errors = Counter(r.item.heard or "missed" for r in records if r.item.command == text and r.item.outcome != "right")
         worst = ", ".join(f"{h} ×{n}" for h, n in errors.most_common(2)) or "—"
-        where = f" [{plan.live[index]}]" if contexts else ""
+        where = f" [{planned.live}]" if contexts else ""
         body.append([f"\"{text}\"{where}"] + cells + [worst])
     return markdown_table(headers, body, "l" + "r" * len(plan.conditions) + "l") + f"\n\n{per_cell} voice setup(s) per cell."
 
@@ -982,9 +1020,9 @@ def _met(value: float | None, target: float, higher_is_better: bool) -> str:
 def target_rows(engine: str, run: EngineRun, plan: Plan, cost: Cost) -> list[list[str]]:
     records = command_records(run)
     rows: list[list[str]] = []
-    for mode, where in (("any", "context any"), ("live", "each command's live context")):
+    for view, where in VIEW_LABELS.items():
         for name in ("white10", "babble10"):
-            right, n = accuracy_at(command_records(run, mode), name)
+            right, n = accuracy_at(command_records(run, view), name)
             if n:
                 row = [engine, f"command accuracy, {CONDITION_BY_NAME[name].label}, {where}", f">= {TARGETS['accuracy']:.0f}%"]
                 rows.append(row + [f"{pct(right, n, 1)} (n={n})", _met(100.0 * right / n, TARGETS["accuracy"], True)])
@@ -1007,7 +1045,8 @@ def target_rows(engine: str, run: EngineRun, plan: Plan, cost: Cost) -> list[lis
 def engine_section(run: EngineRun, plan: Plan) -> str:
     """All of one engine's tables, in the order a reader asks: can it hear us, does it ignore us?"""
     records = command_records(run)
-    parts = accuracy_parts(run.engine, records, plan) + live_parts(run, plan) + human_parts(run, plan)
+    parts = accuracy_parts(run.engine, records, plan) + live_parts(run, plan, "fixed/live") + live_parts(run, plan, "taught/live")
+    parts += human_parts(run, plan)
     parts += conversation_parts(run, plan)
     parts += [
         f"### {run.engine}: decision latency",
@@ -1027,7 +1066,7 @@ def accuracy_parts(engine: str, records: list[CommandRecord], plan: Plan) -> lis
     setups = ", ".join(f"{f}: {per_family[f]}" for f in families)
     return [
         f'### {engine}: command accuracy (context "any")',
-        (f"% right (items). Right = exactly one detection, with the right intent and slots. Each cell: {len(plan.commands)} "
+        (f"% right (items). Right = exactly one detection, with the right intent and slots. Each cell: {len(plan.fixed)} "
          f"commands × the family's voice setups ({setups}; each voice at 2 speeds)."),
         condition_table(records, plan, "voice family", lambda r: r.setup.family, families, right_cell),
         "Wrong / missed (%). Wrong = a different intent or slots, or more than one detection; missed = no detection.",
@@ -1037,26 +1076,33 @@ def accuracy_parts(engine: str, records: list[CommandRecord], plan: Plan) -> lis
         "By pace (% right, items): espeak-ng/mbrola 140 vs 180 words/min, flite ×0.9 vs ×1.15 speaking rate.",
         condition_table(records, plan, "pace", lambda r: r.setup.pace, ["slower", "faster"], right_cell, total=False),
         "Per command (% right):",
-        command_table(records, plan),
+        command_table(records, plan, plan.fixed),
     ]
 
 
-def live_parts(run: EngineRun, plan: Plan) -> list[str]:
-    """The same commands heard in the context where the session would hear them."""
-    records = command_records(run, "live")
+def live_parts(run: EngineRun, plan: Plan, view: str) -> list[str]:
+    """Commands heard in the context where the session would hear them: this benchmark's list
+    ("fixed/live") or the phrasings hearth teaches ("taught/live")."""
+    records = command_records(run, view)
     if not records:
         return []
-    per_context = Counter(plan.live.values())
-    shown = [c for c in plan.conditions if c.name in LIVE_CONDITIONS]
-    live_plan = dataclasses.replace(plan, conditions=shown)
+    commands = plan.taught if view == "taught/live" else plan.fixed
+    per_context = ", ".join(f"{k}: {v}" for k, v in sorted(Counter(p.live for p in commands).items()))
+    live_plan = dataclasses.replace(plan, conditions=[c for c in plan.conditions if c.name in LIVE_CONDITIONS])
     families = [f for f in FAMILIES if any(s.family == f for s in plan.setups)]
+    if view == "taught/live":
+        title = "the phrasings hearth teaches (each intent's help text), in their live contexts"
+        intro = f"What a couple who says exactly what hearth suggests gets ({len(commands)} phrases; {per_context})."
+    else:
+        title = "command accuracy in each command's live context"
+        intro = (f"The same {len(commands)} commands, each heard in the context where the session would hear it "
+                 f"({per_context}); the recognizer may accept hits differently per context.")
     return [
-        f"### {run.engine}: command accuracy in each command's live context",
-        (f"The same items, each heard in the context where the session would hear it ({', '.join(f'{k}: {v}' for k, v in sorted(per_context.items()))} "
-         "commands); the recognizer may accept hits differently per context. % right (items):"),
+        f"### {run.engine}: {title}",
+        intro + " % right (items):",
         condition_table(records, live_plan, "voice family", lambda r: r.setup.family, families, right_cell),
         "Per command (% right; context in brackets):",
-        command_table(records, live_plan, contexts=True),
+        command_table(records, live_plan, commands, contexts=True),
     ]
 
 
@@ -1170,19 +1216,23 @@ def summary(run: EngineRun, plan: Plan, targets: list[list[str]]) -> str:
     met = sum(row[0] == run.engine and row[4] == "yes" for row in targets)
     by_condition = ", ".join(f"{c.label} {share_right([r.item for r in records if r.condition == c]):.0%}" for c in plan.conditions)
     errors = Counter(r.item.outcome for r in records)
-    commands = ranked(records, lambda r: f'"{plan.commands[r.item.command]}"')
+    commands = ranked(records, lambda r: f'"{r.item.command}"')
     clean = [r for r in records if r.condition.name == "clean"]
     voices = ranked(clean, lambda r: r.setup.voice_label)
     right = [r for r in records if r.item.outcome == "right"]
     at_end = sum(r.item.at_flush for r in right)
-    live = command_records(run, "live")
     live_conditions = [c for c in plan.conditions if c.name in LIVE_CONDITIONS]
-    by_live = ", ".join(f"{c.label} {share_right([r.item for r in live if r.condition == c]):.0%}" for c in live_conditions)
+
+    def by_live(view: str) -> str:
+        live = command_records(run, view)
+        return ", ".join(f"{c.label} {share_right([r.item for r in live if r.condition == c]):.0%}" for c in live_conditions)
+
     lines = [
         f"- Targets met: {met} of {met + len(missed)}" + (f"; missed: {'; '.join(missed)}." if missed else "."),
         (f"- Commands right, all voices: {by_condition}. Of the errors, {errors['missed']} were misses "
          f"and {errors['wrong']} wrong detections."),
-        f"- The same commands in their live contexts (prompt/idle/turn): {by_live}.",
+        f"- The same commands in their live contexts (prompt/idle/turn): {by_live('fixed/live')}.",
+        f"- The phrasings hearth teaches (help texts), in their live contexts: {by_live('taught/live')}.",
         f"- Weakest commands (all conditions): {_pairs(commands[:4])}; strongest: {_pairs(commands[4:][-3:])}.",
         f"- Clean speech by voice, weakest: {_pairs(voices[:3])}; strongest: {_pairs(voices[3:][-3:])}.",
         (f"- {pct(at_end, len(right))} of the correct detections came only from `flush()` at the end of the input "
