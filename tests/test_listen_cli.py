@@ -113,3 +113,15 @@ def test_real_read_speech_triggers_nothing(tmp_path: Path) -> None:
     path = write_wav(tmp_path / "real.wav", audio)
     for context in ("idle", "turn"):
         assert listen(path, context) == [], context
+
+
+def test_a_template_word_the_recognizer_cannot_know_is_named_with_file_and_line(tmp_path: Path) -> None:
+    intents = tmp_path / "mine.yaml"
+    intents.write_text('version: 1\nwake_name: juniper\nintents:\n  pause:\n    contexts: [prompt]\n    templates:\n      - "unpause the blorptastic timer"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant", "listen", "--input", str(write_wav(tmp_path / "x.wav", command_audio("pause"))),
+         "--intents", str(intents), "--engine", "pocketsphinx"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert f"{intents}:4: intent 'pause' uses blorptastic, unpause" in result.stderr

@@ -21,6 +21,8 @@ segment audio lives only in memory until it has been decoded.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import math
 import os
 import re
@@ -330,6 +332,10 @@ class PocketSphinxRecognizer:
         self.last_evidence: SegmentEvidence | None = None  # for measurement; overwritten per hit
         if grammar is not None:
             self.set_grammar(grammar)
+
+    def unknown_words(self, words: Iterable[str]) -> list[str]:
+        """Words missing from the pronunciation dictionary (a grammar using them cannot compile)."""
+        return [word for word in words if self._decoders.decoder.lookup_word(word) is None]
 
     def set_grammar(self, grammar: Grammar) -> None:
         """Switch context; the open segment is dropped so that it cannot match the new grammar."""

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ContentError
 from ..intents import IntentSet
 from ..models import find_vosk_model
 from .base import Recognizer
@@ -33,8 +33,21 @@ def open_recognizer(engine: str, model: Path | None, intents: IntentSet) -> tupl
         return VoskRecognizer(vosk_model), f"speech recognition: Vosk ({vosk_path.name})"
     from .pocketsphinx_engine import PocketSphinxRecognizer
 
+    recognizer = PocketSphinxRecognizer()
+    require_known_words(intents, recognizer.unknown_words)
     note = "" if engine == "pocketsphinx" else f"; {UPGRADE_HINT}"
-    return PocketSphinxRecognizer(), f"speech recognition: PocketSphinx (built in){note}"
+    return recognizer, f"speech recognition: PocketSphinx (built in){note}"
+
+
+def require_known_words(intents: IntentSet, unknown: UnknownWords) -> None:
+    """PocketSphinx cannot compile a grammar with a word outside its dictionary: say which and where."""
+    wake = unknown(intents.wake_name.split())
+    if wake:
+        raise ContentError(f"the wake name '{intents.wake_name}' is not a word the recognizer knows", "choose another with --wake-name (a common English word)")
+    for intent in intents.intents:
+        missing = unknown(sorted({w for p in intents.intent_phrases(intent) for w in p.split()}))
+        if missing:
+            raise ContentError(f"{intent.where}: intent '{intent.name}' uses {', '.join(missing)}, which the recognizer does not know", "use other words in that template")
 
 
 def warn_unknown_words(intents: IntentSet, unknown: UnknownWords) -> None:
