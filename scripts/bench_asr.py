@@ -12,7 +12,8 @@ Why it is built this way:
 * Synthetic voices give many speakers and exact ground truth (text, and where speech ends); real
   recordings (../shared/speech, never copied into the repo) keep the figures honest about humans.
   Synthetic speech has exact digital silence, which no microphone produces, so a -66 dBFS white
-  noise floor is added everywhere (see docs/notes: it changes PocketSphinx's accuracy a lot).
+  noise floor is added everywhere (shared/notes/environment-findings.md: it changes
+  PocketSphinx's accuracy a lot).
 * Every task builds a fresh recognizer and every item has its own seed, so results do not depend on
   which of the 2 worker processes ran what, or in which order: the run is deterministic.
 * Each engine runs in its own pool of spawned processes, so its peak RSS is its own.
