@@ -1,7 +1,7 @@
 """Reply latency: from the end of a spoken command to the first sample of hearth's spoken reply.
 
 Runs a real hearth process on virtual PulseAudio devices (scripts/virtual-audio.sh), speaks
-"juniper, what can I say" into the virtual microphone several times, and records one mix of the
+"pick up where we left off" into the virtual microphone several times, and records one mix of the
 microphone feed and the speaker (the keep-alive sink receives both through equal loopbacks), so
 both events sit on one timeline. Reports p50/p95 and writes the "## Reply latency" section of
 BENCHMARKS.md. Usage: .venv/bin/python scripts/bench_latency.py [--trials 12] [--out BENCHMARKS.md]
@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from live_harness import RATE, HearthProcess, command_audio, pulse_env  # noqa: E402
 from virtual_audio import start, stop  # noqa: E402
 
-COMMAND = "juniper, what can i say"
+COMMAND = "pick up where we left off"  # recognized reliably; with nothing saved, hearth stays idle
 FRAME = RATE // 100  # 10 ms
 
 
@@ -66,7 +66,7 @@ def _run_trials(va: object, directory: Path, trials: int) -> list[float]:
             mark = len(hearth.lines)
             va.inject(np.concatenate([command, np.zeros(RATE, dtype=np.int16)]))  # type: ignore[attr-defined]
             try:
-                hearth.wait_for("^hearth: You can say", timeout=15, after=mark)
+                hearth.wait_for("^hearth: There's nothing to pick up yet", timeout=15, after=mark)
             except AssertionError:
                 print(f"trial {trial + 1}: the command was not recognized", file=sys.stderr)
                 continue
