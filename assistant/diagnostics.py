@@ -109,13 +109,15 @@ def _check_microphone() -> Check:
         microphone = SoundDeviceMicrophone()
         microphone.start()
         levels = []
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
+        first_block_by = time.monotonic() + 3.0  # some devices take a moment to deliver audio
+        deadline = None
+        while time.monotonic() < (deadline or first_block_by):
             if microphone.read(timeout=0.2) is not None:
                 levels.append(microphone.level)
+                deadline = deadline or time.monotonic() + 1.0
         microphone.stop()
         if not levels:
-            return Check("microphone", False, "opened, but no sound arrived in a second", "check the input device with `hearth devices`")
+            return Check("microphone", False, "opened, but no audio arrived in three seconds", "check the input device with `hearth devices`")
         peak = max(levels)
         quiet = " (very quiet: is it muted?)" if peak < -70 else ""
         return Check("microphone", True, f"{len(inputs)} input(s); recorded 1 s, loudest {peak:.0f} dBFS{quiet}")
