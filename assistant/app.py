@@ -22,6 +22,7 @@ from typing import Protocol, TextIO
 
 from . import engine
 from .engine import Effect, Event, Heard, SpeechFinished, State, Tick
+from .errors import HearthError
 from .exercises import Catalog, load_catalog
 from .intents import IntentSet, load_intents
 from .store import Store
@@ -163,6 +164,8 @@ class App:
                 self.state, effects = engine.step(self.state, current, self.clock.now())
                 for effect in effects:
                     self.execute(effect)
+            except (HearthError, BrokenPipeError):
+                raise  # a lost device or closed output ends the session with its message
             except Exception:
                 log.exception("error while handling a %s event; carrying on", type(current).__name__)
 

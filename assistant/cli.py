@@ -6,10 +6,10 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, diagnostics
 from .app import FakeClock, RealClock, build_app, partner_names, run_text
 from .asr.select import ENGINES, open_recognizer
 from .errors import ConfigError, ContentError, DeviceError, HearthError
@@ -121,20 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or default_data_dir()
-    handlers = {"setup": _setup, "check": _check, "intents": _intents, "history": _history, "repair": _repair, "listen": _listen}
-    if args.command in handlers:
-        return handlers[args.command](args, data_dir)
-    if args.command in ("devices", "voices", "model", "doctor"):
-        from . import diagnostics
-
-        if args.command == "devices":
-            return diagnostics.show_devices()
-        if args.command == "voices":
-            return diagnostics.show_voices()
-        if args.command == "model":
-            return diagnostics.model_command(args.action, args.model)
-        return diagnostics.run_doctor(data_dir, args.engine, args.model)
-    return _session(args, data_dir)
+    handlers: dict[str, Callable[[argparse.Namespace, Path], int]] = {
+        "setup": _setup, "check": _check, "intents": _intents, "history": _history, "repair": _repair, "listen": _listen,
+        "devices": lambda args, data_dir: diagnostics.show_devices(),
+        "voices": lambda args, data_dir: diagnostics.show_voices(),
+        "model": lambda args, data_dir: diagnostics.model_command(args.action, args.model),
+        "doctor": lambda args, data_dir: diagnostics.run_doctor(data_dir, args.engine, args.model),
+    }
+    return handlers.get(args.command, _session)(args, data_dir)
 
 
 PREFERENCES = {"wake_name": str, "voice": str, "rate": int, "volume": float}
