@@ -104,6 +104,14 @@ def _note(note: _Note, partials: tuple[tuple[float, float], ...], rate: int) -> 
     return note.gain * out
 
 
+def duration_s(kind: ChimeKind) -> float:
+    """How long a chime sounds (the echo guard keeps the microphone closed that long)."""
+    design = _DESIGNS.get(kind)
+    if design is None:
+        raise ConfigError(f"unknown chime '{kind}'", f"use one of: {', '.join(CHIME_KINDS)}")
+    return design.duration_s
+
+
 def render(kind: ChimeKind, rate: int = SAMPLE_RATE) -> NDArray[np.float32]:
     """The chime as mono float32 in -1..1 at `rate`, peak at the design level."""
     design = _DESIGNS.get(kind)

@@ -21,7 +21,7 @@ from . import engine
 from .app import App, Clock, InstantSpeaker, RealClock, build_app
 from .asr.select import open_recognizer
 from .audio import Microphone, SoundDeviceMicrophone, WavFileMicrophone, rms_dbfs
-from .chimes import ChimePlayer, render
+from .chimes import ChimePlayer, duration_s
 from .display import StatusDisplay, status_line
 from .engine import Heard, VoiceActivity
 from .errors import DeviceError
@@ -49,8 +49,7 @@ class EchoGuard:
         if isinstance(effect, engine.Say):
             self.speaking[effect.utterance] = effect.text
         elif isinstance(effect, engine.Chime):
-            seconds = len(render(effect.kind, 16_000)) / 16_000
-            self.quiet_from = max(self.quiet_from, now + seconds + ECHO_TAIL_S)
+            self.quiet_from = max(self.quiet_from, now + duration_s(effect.kind) + ECHO_TAIL_S)
         elif isinstance(effect, engine.StopSpeaking):
             self.speaking.clear()
             self.quiet_from = max(self.quiet_from, now + ECHO_TAIL_S)
