@@ -32,3 +32,14 @@ def test_doctor_names_a_fix_for_each_missing_device(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "!!  microphone:" in result.stdout and "fix:" in result.stdout
     assert "ok  data:" in result.stdout
+
+
+def test_no_microphone_is_one_clear_message_with_a_fix(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PULSE_SERVER": f"unix:{tmp_path}/no-such-socket"}
+    result = subprocess.run([sys.executable, "-m", "assistant", "--mute", "--data-dir", str(tmp_path / "data")],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    if result.returncode == 0:
+        pytest.skip("this machine has a real microphone")
+    assert result.returncode == 3
+    assert "no microphone" in result.stderr and "fix:" in result.stderr and "--text" in result.stderr
+    assert "Traceback" not in result.stderr
