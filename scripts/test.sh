@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set everything up (first time only), start a virtual audio device, and run the whole test suite.
+# Set everything up (first time only) and run the whole test suite; the audio tests start their own
+# virtual PulseAudio devices (tests/virtual_audio.py), so no sound card is needed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
