@@ -7,16 +7,8 @@ import re
 import pytest
 
 from assistant.exercises import PlanRequest, compile_plan, spoken_minutes
+from stable_names import EXERCISE_IDS as IDS
 
-IDS = {
-    "check_in",
-    "thirty_six_questions",
-    "appreciation",
-    "vulnerability",
-    "listening_turns",
-    "ten_minute_question",
-    "device_free_talk",
-}
 PARTNERS = ("Alex", "Sam")
 
 

@@ -20,18 +20,10 @@ from assistant.intents import (
     number_words,
     parse_template,
 )
+from stable_names import EXERCISE_IDS
 
 TABLE = Path(__file__).with_name("phrasings.tsv")
 WAKE = "juniper"
-EXERCISE_IDS = {
-    "check_in",
-    "thirty_six_questions",
-    "appreciation",
-    "vulnerability",
-    "listening_turns",
-    "ten_minute_question",
-    "device_free_talk",
-}
 
 
 def _rows() -> tuple[list[tuple[str, str, str, dict[str, str]]], list[str]]:
