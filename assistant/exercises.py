@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 from .errors import ContentError
-from .yamlload import LDict, LList, LStr, load_yaml, where
+from .yamlload import LDict, LList, load_yaml, where
 
 PLACEHOLDERS_EVERYWHERE = {"first", "second", "wake"}
 EXERCISE_KEYS = {"id", "title", "summary", "confirm_stop", "resumable", "resume_say", "pools", "topic_pool", "steps"}

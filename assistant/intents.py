@@ -489,12 +489,3 @@ def _parse_intent(name: str, parent: LDict, spec: Any, lists: Mapping[str, SlotL
         parsed.append(node)
     help_text = str(spec.get("help") or " ".join(expand(parsed[0], lists)[0]))
     return Intent(name, frozenset(contexts), tuple(parsed), help_text, at, frozenset(wake_in))
-
-
-def sample_phrases(intents: IntentSet, context: str, per_intent: int = 3) -> dict[str, list[str]]:
-    """A few phrases per live intent, for help text and `hearth intents`."""
-    samples: dict[str, list[str]] = {}
-    for intent in intents.live(context):
-        phrases = [" ".join(words) for t in intent.templates for words in expand(t, intents.lists)]
-        samples[intent.name] = phrases[:per_intent]
-    return samples
