@@ -89,7 +89,7 @@ class HearthProcess:
 VOICES = (("en-us", 150), ("en+m3", 140), ("en+f3", 130), ("en", 150))
 
 
-def say(va: object, hearth: HearthProcess, *phrasings: str, tries: int = 4) -> int:
+def say(va: object, hearth: HearthProcess, *phrasings: str, tries: int = 6) -> int:
     """Speak a command like a person would: if hearth shows no sign of hearing it, say it again,
     a little differently (the next phrasing, another voice, slower).
 

@@ -18,12 +18,13 @@ from virtual_audio import virtual_audio
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
 
 
-def _start_hearth(va: object, tmp_path: Path, *extra: str, minutes: float = 0.25) -> HearthProcess:
+def _start_hearth(va: object, tmp_path: Path, *command: str, minutes: float = 0.25) -> HearthProcess:
+    """`hearth` listening in idle, or `hearth start EXERCISE` when a command is given."""
     exercises = short_exercises(tmp_path / "exercises", minutes)
-    args = ["--data-dir", str(tmp_path / "data"), "--names", "Alex", "Sam", "--exercises", str(exercises),
-            "--engine", "pocketsphinx", "--debug-transcripts", "--rate", "190", *extra]
+    args = [*command, "--data-dir", str(tmp_path / "data"), "--names", "Alex", "Sam", "--exercises", str(exercises),
+            "--engine", "pocketsphinx", "--debug-transcripts", "--rate", "190"]
     hearth = HearthProcess(args, pulse_env(va.env))  # type: ignore[attr-defined]
-    hearth.wait_for("^Listening", timeout=60)
+    hearth.wait_for("^Listening" if not command else "^hearth: ", timeout=60)
     return hearth
 
 
@@ -64,9 +65,9 @@ def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> N
     with virtual_audio() as va:
         recording = va.start_recording()
         assert recording.wait_started()
-        hearth = _start_hearth(va, tmp_path, minutes=0.35)
+        # started directly (the check-in test starts by voice); the commands inside are spoken
+        hearth = _start_hearth(va, tmp_path, "start", "listening_turns", minutes=0.35)
         try:
-            say(va, hearth, "start the speaker listener exercise", "start the listening exercise")
             first = hearth.wait_for(r"^\[timer: 0:21", timeout=90)
             say(va, hearth, "juniper, how much time do we have left", "juniper, how much time is left")
             hearth.wait_for(r"^hearth: (Less than a minute|Just a few seconds) left", timeout=30, after=first)
@@ -78,6 +79,6 @@ def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> N
         finally:
             hearth.stop()
         sound = recording.stop()
-    assert heard_intents(hearth) == ["start", "time_left", "done_turn"], hearth.lines
+    assert heard_intents(hearth) == ["time_left", "done_turn"], hearth.lines
     chimes = [e.kind for e in timeline(sound) if e.kind != "speech"]
     assert chimes == ["turn_start", "turn_end"] * 4, chimes
