@@ -14,7 +14,7 @@ from .app import FakeClock, RealClock, build_app, partner_names, run_text
 from .asr.select import ENGINES, open_recognizer
 from .errors import ConfigError, ContentError, DeviceError, HearthError
 from .exercises import check_paths, load_catalog
-from .intents import CONTEXTS, load_intents
+from .intents import CONTEXTS, load_intents, template_text
 from .store import Store, default_data_dir, repair
 from .tts import DEFAULT_RATE_WPM, DEFAULT_VOLUME, Speaker
 
@@ -40,8 +40,9 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="text mode: time passes only with ':wait SECONDS' lines (for scripts and tests)")
     parser.add_argument("--debug", action="store_true", default=default(False), help="log details to the terminal")
     parser.add_argument("--engine", choices=ENGINES, default=default("auto"),
-                        help="speech recognizer: Vosk when a model is found, else the built-in PocketSphinx (default: auto)")
-    parser.add_argument("--model", type=Path, default=default(None), help="a Vosk model folder (also $HEARTH_VOSK_MODEL, or models/)")
+                        help="speech recognizer: auto takes Whisper where installed, else Vosk where a model is found, else PocketSphinx")
+    parser.add_argument("--model", type=Path, default=default(None),
+                        help="a Whisper (CTranslate2) or Vosk model folder (also $HEARTH_WHISPER_MODEL, $HEARTH_VOSK_MODEL)")
 
 
 def _voice_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -83,16 +84,18 @@ def make_parser() -> argparse.ArgumentParser:
     setup.add_argument("second", nargs="?", help="the second partner's name")
     check = command("check", "validate exercise files (default: the built-in ones) and intent files")
     check.add_argument("paths", nargs="*", type=Path, help="exercise files or folders")
-    intents = command("intents", "print the phrases hearth listens for")
-    intents.add_argument("--context", choices=CONTEXTS, default="idle")
-    intents.add_argument("--jsgf", action="store_true", help="print the compiled JSGF grammar instead")
+    intents = command("intents", "show what hearth listens for: each live intent's templates and a sample of its phrases")
+    intents.add_argument("--context", choices=CONTEXTS + ("any",), default="idle")
+    intents.add_argument("--sample", type=int, default=3, metavar="N", help="phrases to show per intent (default 3)")
+    intents.add_argument("--jsgf", action="store_true", help="print the compiled grammar as JSGF instead")
     history = command("history", "recent sessions and your check-in streak")
     history.add_argument("--limit", type=int, default=15)
     command("repair", "salvage a damaged progress file")
     command("devices", "list microphones and speakers")
     command("voices", "list the text-to-speech voices")
-    model = command("model", "the optional Vosk speech model")
-    model.add_argument("action", choices=("status", "download"), help="status: which engine runs and why; download: fetch and verify the English model")
+    model = command("model", "the speech models: which engine runs and why, or fetch one")
+    model.add_argument("action", choices=("status", "download"), help="status: which engine runs and why; download: fetch and verify a model")
+    model.add_argument("which", nargs="?", choices=("whisper", "vosk"), default="whisper", help="the model to download (default: whisper)")
     command("doctor", "check microphone, speaker, voice, recognition and data folder, with a fix for each problem")
     listen = command("listen", "print the commands hearth hears in a recording (the measurement interface)")
     listen.add_argument("--input", type=Path, required=True, metavar="FILE.wav", help="any WAV; converted to 16 kHz mono")
@@ -125,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
         "setup": _setup, "check": _check, "intents": _intents, "history": _history, "repair": _repair, "listen": _listen,
         "devices": lambda args, data_dir: diagnostics.show_devices(),
         "voices": lambda args, data_dir: diagnostics.show_voices(),
-        "model": lambda args, data_dir: diagnostics.model_command(args.action, args.model),
+        "model": lambda args, data_dir: diagnostics.model_command(args.action, args.which, args.engine, args.model),
         "doctor": lambda args, data_dir: diagnostics.run_doctor(data_dir, args.engine, args.model),
     }
     return handlers.get(args.command, _session)(args, data_dir)
@@ -228,11 +231,19 @@ def _check(args: argparse.Namespace, data_dir: Path) -> int:
 
 def _intents(args: argparse.Namespace, data_dir: Path) -> int:
     intents = load_intents(args.intents or None, args.wake_name)
+    grammar = intents.grammar(args.context)
     if args.jsgf:
-        print(intents.grammar(args.context).jsgf, end="")
-    else:
-        for phrase in intents.phrases(args.context):
-            print(phrase)
+        print(grammar.jsgf, end="")
+        return 0
+    states, arcs = grammar.graph.size
+    print(f"context {args.context}: {grammar.graph.count():,} phrases, compiled to {states} states and {arcs} arcs")
+    for intent in intents.live(args.context):
+        wake = f"{intents.wake_name}, " if intents.needs_wake(intent, args.context) else ""
+        print(f"\n{intent.name}  (teach: \"{wake}{intent.help}\")")
+        for template in intent.templates:
+            print(f"  template: {wake}{template_text(template)}")
+        for phrase in intents.intent_graph(intent).sample(args.sample, seed=len(intent.name)):
+            print(f"  e.g.      {wake}{phrase}")
     return 0
 
 
