@@ -113,6 +113,7 @@ class Catalog:
 
     exercises: Mapping[str, Exercise]
     info: Mapping[str, InfoTopic] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()  # one line each, said at start-up: an extra file replaced an exercise
 
 
 # ---------------------------------------------------------------- loading
@@ -128,10 +129,15 @@ def load_catalog(extra: Iterable[Path] = ()) -> Catalog:
     for path in extra:
         files.extend(sorted(Path(path).glob("*.yaml")) if Path(path).is_dir() else [Path(path)])
     exercises: dict[str, Exercise] = {}
+    notices: list[str] = []
     for path in files:
         exercise = load_exercise(path)
+        if exercise.id in exercises:
+            replaced = exercises[exercise.id].source
+            whose = "the built-in" if Path(replaced).parent == content_dir() / "exercises" else f"{replaced}'s"
+            notices.append(f"{path} replaces {whose} exercise '{exercise.id}'")
         exercises[exercise.id] = exercise
-    return Catalog(exercises, load_info(content_dir() / "info.yaml"))
+    return Catalog(exercises, load_info(content_dir() / "info.yaml"), tuple(notices))
 
 
 def load_info(path: Path) -> dict[str, InfoTopic]:
