@@ -53,6 +53,7 @@ class Slot:
 
 Node = Union[Word, Seq, Alt, Opt, Slot]
 
+MAX_NESTING = 50  # brackets inside brackets; real templates use two or three
 _TOKEN = re.compile(r"\(|\)|\[|\]|\||\{[a-z_]+\}|[^\s()\[\]|{}]+")
 _WORD = re.compile(r"^[a-z][a-z']*$")
 
@@ -62,6 +63,11 @@ def parse_template(text: str, at: str = "<template>") -> Node:
     tokens = _TOKEN.findall(text)
     if "".join(tokens) != re.sub(r"\s+", "", text):
         raise ContentError(f"{at}: template '{text}' has a character the template language does not know")
+    depth = 0
+    for token in tokens:
+        depth += 1 if token in ("(", "[") else -1 if token in (")", "]") else 0
+        if depth > MAX_NESTING:
+            raise ContentError(f"{at}: template '{text[:40]}...' nests brackets more than {MAX_NESTING} deep")
     node, pos = _parse_alternatives(tokens, 0, text, at)
     if pos != len(tokens):
         raise ContentError(f"{at}: template '{text}' has an unmatched '{tokens[pos]}'")
@@ -139,10 +145,16 @@ def number_words(n: int) -> str:
     return _TENS[tens] + ("" if ones == 0 else " " + _ONES[ones])
 
 
+def _spoken_number(digits: re.Match[str]) -> str:
+    """Digits as the words a recognizer would hear; 100 and more (any length) are dropped."""
+    value = digits.group().lstrip("0") or "0"
+    return f" {number_words(int(value))} " if len(value) <= 2 else " "
+
+
 def normalize(text: str) -> list[str]:
     """Lower-case words the matcher compares: digits spelled out, hyphens split, punctuation gone."""
     text = text.lower().replace("\u2019", "'").replace("-", " ")
-    text = re.sub(r"\d+", lambda m: f" {number_words(int(m.group()))} " if int(m.group()) < 100 else " ", text)
+    text = re.sub(r"\d+", _spoken_number, text)
     text = re.sub(r"[^a-z' ]+", " ", text)
     return [word.strip("'") for word in text.split() if word.strip("'")]
 
@@ -406,23 +418,71 @@ def _build(docs: list[LDict], wake_override: str | None) -> IntentSet:
     fillers: set[str] = set()
     wake = "hearth"
     wake_contexts: set[str] = set()
+    list_where: dict[str, str] = {}
+    wake_at = ""  # where the wake name was written, when it came from a file
     for doc in docs:
-        wake = str(doc.get("wake_name", wake))
+        if "wake_name" in doc:
+            wake, wake_at = str(doc["wake_name"]), f"{doc.where_of('wake_name')}: "
         wake_contexts.update(_contexts(doc.get("wake_required_in", []), doc.where_of("wake_required_in"), "wake_required_in"))
-        for item in doc.get("fillers", []) or []:
+        found = doc.get("fillers", []) or []
+        if not isinstance(found, list):
+            raise ContentError(f"{doc.where_of('fillers')}: 'fillers' is a list of words")
+        for item in found:
             fillers.update(normalize(str(item)))
-        for name, spec in (doc.get("lists") or {}).items():
-            lists[name] = _parse_list(name, spec, doc.where_of(name))
+        found_lists = doc.get("lists") or LDict()
+        if not isinstance(found_lists, LDict):
+            raise ContentError(f"{doc.where_of('lists')}: 'lists' maps list names to their values")
+        for name, spec in found_lists.items():
+            lists[name] = _parse_list(name, spec, found_lists.where_of(name))
+            list_where[name] = found_lists.where_of(name)
         intents = doc.get("intents")
         if not isinstance(intents, LDict):
             raise ContentError(f"{doc.source}:1: the file needs an 'intents:' mapping")
         for name, spec in intents.items():
             raw_intents[name] = (intents, spec)
-    wake = wake_override or wake
+    _check_nested_lists(lists, list_where)
+    if wake_override:
+        wake, wake_at = wake_override, ""
     if not normalize(wake) or " ".join(normalize(wake)) != wake.lower().strip():
-        raise ContentError(f"wake name '{wake}' must be plain words", "choose a name of letters only, like 'juniper'")
+        raise ContentError(f"{wake_at}wake name '{wake}' must be plain words", "choose a name of letters only, like 'juniper'")
     built = tuple(_parse_intent(name, parent, spec, lists, frozenset(wake_contexts)) for name, (parent, spec) in raw_intents.items())
     return IntentSet(built, lists, frozenset(fillers), wake.lower().strip(), tuple(sorted({d.source for d in docs})))
+
+
+def _check_nested_lists(lists: Mapping[str, SlotList], list_where: Mapping[str, str]) -> None:
+    """A list's values may use other lists, but only defined ones, and never (through others) itself."""
+    for name, slot_list in lists.items():
+        for value in slot_list.values:
+            for inner in _slots_in(value.spoken) - set(lists):
+                raise ContentError(f"{list_where[name]}: list '{name}' uses {{{inner}}} but no list '{inner}' is defined")
+    for name in lists:
+        frontier = [name]
+        seen: set[str] = set()
+        while frontier:
+            current = frontier.pop()
+            for value in lists[current].values:
+                for inner in _slots_in(value.spoken):
+                    if inner == name:
+                        raise ContentError(f"{list_where[name]}: list '{name}' contains itself (through {{{current}}})")
+                    if inner not in seen:
+                        seen.add(inner)
+                        frontier.append(inner)
+
+
+def _phrase_count(node: Node, lists: Mapping[str, SlotList]) -> int:
+    """How many phrases a template expands to, counted without expanding it."""
+    if isinstance(node, Word):
+        return 1
+    if isinstance(node, Opt):
+        return 1 + _phrase_count(node.inner, lists)
+    if isinstance(node, Alt):
+        return sum(_phrase_count(option, lists) for option in node.options)
+    if isinstance(node, Slot):
+        return sum(_phrase_count(value.spoken, lists) for value in lists[node.name].values)
+    count = 1
+    for item in node.items:
+        count = min(count * _phrase_count(item, lists), MAX_PHRASES + 1)
+    return count
 
 
 def _parse_list(name: str, spec: Any, at: str) -> SlotList:
@@ -486,6 +546,8 @@ def _parse_intent(name: str, parent: LDict, spec: Any, lists: Mapping[str, SlotL
         for slot in _slots_in(node):
             if slot not in lists:
                 raise ContentError(f"{where(template, at)}: template uses {{{slot}}} but no list '{slot}' is defined")
+        if _phrase_count(node, lists) > MAX_PHRASES:
+            raise ContentError(f"{where(template, at)}: the template expands to more than {MAX_PHRASES} phrases; simplify it")
         parsed.append(node)
     help_text = str(spec.get("help") or " ".join(expand(parsed[0], lists)[0]))
     return Intent(name, frozenset(contexts), tuple(parsed), help_text, at, frozenset(wake_in))
