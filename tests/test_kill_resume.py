@@ -46,8 +46,9 @@ def saved_question(data: Path) -> tuple[int, str]:
     return (int(row[0]) + 1 if row else 1), check
 
 
-def run_and_kill(data: Path, cwd: Path, env: dict[str, str], nexts: int, delay_s: float) -> list[str]:
-    """One evening, cut short by SIGKILL `delay_s` after the process starts; returns what it printed."""
+def run_and_kill(data: Path, cwd: Path, env: dict[str, str], nexts: int, delay_s: float, after_first_line: bool) -> list[str]:
+    """One evening, cut short by SIGKILL `delay_s` after the process starts (or after it printed its
+    first line: then the kill lands while it works through the commands); returns what it printed."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant", *map(str, saved_session_args(data))],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=env,
@@ -55,9 +56,14 @@ def run_and_kill(data: Path, cwd: Path, env: dict[str, str], nexts: int, delay_s
     assert proc.stdin is not None
     proc.stdin.write("continue the thirty six questions\n" + "next question\n" * nexts)
     proc.stdin.flush()  # stdin stays open: only the kill ends this evening
+    first = ""
+    if after_first_line:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
     time.sleep(delay_s)
     proc.send_signal(signal.SIGKILL)
     out, err = proc.communicate(timeout=30)
+    out = first + out
     assert proc.returncode == -signal.SIGKILL, f"hearth ended by itself ({proc.returncode}):\n{out}\n{err}"
     assert "Traceback" not in err, err
     return out.splitlines()
@@ -70,9 +76,11 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, hearth_env: dic
     resume_at, started_runs, changed = 1, 0, 0
     for kill in range(KILLS):
         nexts = rng.choice([0, 1, 1, 2, 3]) if resume_at < 33 else 0  # stay inside the 36 questions
-        delay = rng.uniform(0.0, 1.2)
-        lines = run_and_kill(data, tmp_path, hearth_env, nexts, delay)
-        where = f"(seed {seed}, kill {kill + 1}: {nexts} next, killed after {delay:.3f} s)\n" + "\n".join(lines)
+        after_first_line = rng.random() < 0.7  # else: while Python starts or the store opens
+        delay = rng.uniform(0.0, rng.choice([0.02, 0.25])) if after_first_line else rng.uniform(0.0, 0.8)
+        lines = run_and_kill(data, tmp_path, hearth_env, nexts, delay, after_first_line)
+        moment = f"{delay:.3f} s after " + ("its first line" if after_first_line else "it started")
+        where = f"(seed {seed}, kill {kill + 1}: {nexts} next, killed {moment})\n" + "\n".join(lines)
         asked = [int(m[1]) for line in lines if (m := QUESTION.match(line))]
         if asked:  # it resumed exactly where the last kill left the saved place
             assert asked[0] == resume_at, where
@@ -108,6 +116,6 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, hearth_env: dic
     *killed, last = rows
     assert all(row[3] is None and row[4] == 0 for row in killed), killed  # killed evenings never ended
     assert last[3] is not None and last[4] == 1 and datetime.fromisoformat(last[3]) >= starts[-1]
-    assert changed >= 10, f"only {changed} of {KILLS} kills came after a saved step (seed {seed})"
+    assert changed >= 5, f"only {changed} of {KILLS} kills came after a saved step (seed {seed})"
     print(f"\nSIGKILL: seed {seed}, {KILLS} kills, {started_runs} had resumed and asked, {changed} moved the saved place, "
           f"{len(rows)} history rows")
