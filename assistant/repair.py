@@ -16,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import StoreError
-from .store import DB_NAME, PRIVATE_FILE, SCHEMA, SCHEMA_VERSION, TABLES, FolderLock, classify, is_damage, unwritable
+from .datafolder import PRIVATE_FILE, FolderLock, classify, is_damage, unwritable
+from .store import DB_NAME, SCHEMA, SCHEMA_VERSION, TABLES
 
 SALVAGED = ("progress", "settings", "sessions")
 

@@ -4,17 +4,14 @@ Only facts about the exercises are stored (which question is next, who went firs
 ran); never anything the couple said. WAL and one transaction per change mean a process killed
 mid-evening loses at most the change in flight.
 
-Every way the file can fail is told apart, because each has a different fix: another hearth holds
-the folder (one running hearth per data folder, held by a lock for the life of the process), the
-folder cannot be written (permissions, a read-only disk), or the file is really damaged — and only
-that last one suggests `hearth repair`. A write that fails mid-evening (disk full, folder gone
-read-only) is said once, kept in memory and tried again on the next change, so the session goes on
-and nothing is lost while the process lives. The folder is private (0700), its files 0600.
+Every way the file can fail is told apart (datafolder.py), because each has a different fix, and
+one hearth runs per data folder. A write that fails mid-evening (disk full, folder gone read-only)
+is said once, kept in memory and tried again on the next change, so the session goes on and
+nothing is lost while the process lives.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import sqlite3
@@ -24,15 +21,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from .errors import StoreDamaged, StoreError, StoreLocked, StoreUnwritable
+from .datafolder import PRIVATE_FILE, FolderLock, classify, damaged, make_private_dir, tighten, write_problem
+from .errors import StoreError
 
 log = logging.getLogger("hearth")
 
 SCHEMA_VERSION = 1
 DB_NAME = "hearth.sqlite3"
-LOCK_NAME = "hearth.lock"
-PRIVATE_DIR = 0o700
-PRIVATE_FILE = 0o600
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,7 +42,6 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 """
 TABLES = ("meta", "progress", "settings", "sessions")
-DAMAGE_WORDS = ("not a database", "malformed", "corrupt", "encrypted")
 
 
 def default_data_dir(env: Mapping[str, str] = os.environ) -> Path:
@@ -62,112 +56,6 @@ class SessionRow:
     started_at: datetime
     ended_at: datetime | None
     completed: bool
-
-
-# ---------------------------------------------------------------- telling failures apart
-
-
-def unwritable(data_dir: Path, reason: str) -> StoreUnwritable:
-    """The folder exists (or should) but hearth may not write there."""
-    return StoreUnwritable(
-        f"hearth cannot write to its data folder {data_dir} ({reason})",
-        f"make it yours and writable (chmod u+rwx {data_dir}; if another user owns it: sudo chown $USER {data_dir}),"
-        " or pass --data-dir with a folder of your own",
-    )
-
-
-def damaged(path: Path, problem: str) -> StoreDamaged:
-    return StoreDamaged(
-        f"the progress file {path} is damaged ({problem})",
-        f"run `hearth repair --data-dir {path.parent}`: it saves what can be read and keeps the damaged file beside it",
-    )
-
-
-def is_damage(problem: str) -> bool:
-    return any(word in problem.lower() for word in DAMAGE_WORDS)
-
-
-def classify(exc: sqlite3.Error | OSError, path: Path) -> StoreError:
-    """One SQLite or OS failure on the progress file, as the error whose fix applies."""
-    text = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
-    lowered = text.lower()
-    if isinstance(exc, PermissionError) or "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
-        return unwritable(path.parent, text)
-    if "locked" in lowered or "busy" in lowered:
-        return StoreLocked(f"the progress file {path} is in use by another program", "close the other program, then start hearth again")
-    if "full" in lowered or (isinstance(exc, OSError) and exc.errno == 28):
-        return StoreUnwritable(f"the disk that holds {path.parent} is full", "free some space, then start hearth again")
-    if is_damage(lowered):
-        return damaged(path, text)
-    return StoreError(f"cannot use the progress file {path} ({text})", "run `hearth doctor`; it checks the data folder")
-
-
-def write_problem(exc: sqlite3.Error | OSError) -> str:
-    """Short words for a failed save, for the one notice a session prints."""
-    lowered = str(exc).lower()
-    if "full" in lowered:
-        return "the disk is full"
-    if "readonly" in lowered or "read-only" in lowered or isinstance(exc, PermissionError):
-        return "the data folder cannot be written"
-    if is_damage(lowered):
-        return "the progress file is damaged (run `hearth repair` after this session)"
-    return f"the progress file cannot be written ({exc})"
-
-
-# ---------------------------------------------------------------- one hearth per folder
-
-
-class FolderLock:
-    """An exclusive lock on DIR/hearth.lock held for the life of the process (or until release).
-
-    flock locks vanish with the process, so a hearth that was killed never leaves a stale lock; the
-    file holds the owner's process id for the message a second hearth prints.
-    """
-
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / LOCK_NAME
-        try:
-            self.fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
-        except OSError as exc:
-            raise unwritable(data_dir, exc.strerror or str(exc)) from None
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            owner = os.pread(self.fd, 32, 0).decode("ascii", "replace").strip()
-            self.release()
-            raise StoreLocked(
-                f"another hearth is already running with the data folder {data_dir}" + (f" (process {owner})" if owner else ""),
-                "finish or stop that session first; one hearth at a time keeps your progress in one piece",
-            ) from None
-        try:
-            os.ftruncate(self.fd, 0)
-            os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
-        except OSError:  # a full disk: the lock holds all the same, only the message loses the number
-            pass
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing drops the flock
-            self.fd = None
-
-
-def make_private_dir(data_dir: Path) -> None:
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-    except FileExistsError:
-        raise StoreError(f"the data folder {data_dir} is a file", "pass a folder with --data-dir") from None
-    except OSError as exc:
-        raise unwritable(data_dir, exc.strerror or str(exc)) from None
-    _tighten(data_dir, PRIVATE_DIR)
-
-
-def _tighten(path: Path, mode: int) -> None:
-    """Remove group and other access (files of an older hearth were 0644)."""
-    try:
-        if path.stat().st_mode & 0o777 != mode:
-            path.chmod(mode)
-    except OSError as exc:  # not ours to change: hearth still works, and says so in the log
-        log.debug("cannot make %s private: %s", path, exc)
 
 
 # ---------------------------------------------------------------- the store
@@ -218,7 +106,7 @@ class Store:
         for suffix in ("", "-wal", "-shm"):
             side = self.path.with_name(DB_NAME + suffix)
             if side.exists():
-                _tighten(side, PRIVATE_FILE)
+                tighten(side, PRIVATE_FILE)
 
     @classmethod
     def scratch(cls, data_dir: Path) -> Store:

@@ -19,7 +19,8 @@ import pytest
 from assistant.app import FakeClock, build_app, run_text
 from assistant.errors import StoreDamaged, StoreError, StoreLocked, StoreUnwritable
 from assistant.repair import repair
-from assistant.store import DB_NAME, LOCK_NAME, Store, classify
+from assistant.datafolder import LOCK_NAME, classify
+from assistant.store import DB_NAME, Store
 from test_store import NOW
 from test_text_mode import Running, saved_session_args
 
