@@ -281,46 +281,56 @@ def _build(docs: list[LDict], wake_override: str | None) -> IntentSet:
     fillers: set[str] = set()
     wake = "hearth"
     wake_contexts: set[str] = set()
+    list_where: dict[str, str] = {}
+    wake_at = ""  # where the wake name was written, when it came from a file
     for doc in docs:
-        wake = str(doc.get("wake_name", wake))
+        if "wake_name" in doc:
+            wake, wake_at = str(doc["wake_name"]), f"{doc.where_of('wake_name')}: "
         wake_contexts.update(_contexts(doc.get("wake_required_in", []), doc.where_of("wake_required_in"), "wake_required_in"))
-        for item in doc.get("fillers", []) or []:
+        found = doc.get("fillers", []) or []
+        if not isinstance(found, list):
+            raise ContentError(f"{doc.where_of('fillers')}: 'fillers' is a list of words")
+        for item in found:
             fillers.update(normalize(str(item)))
-        for name, spec in (doc.get("lists") or {}).items():
-            lists[name] = _parse_list(name, spec, doc.where_of(name))
+        found_lists = doc.get("lists") or LDict()
+        if not isinstance(found_lists, LDict):
+            raise ContentError(f"{doc.where_of('lists')}: 'lists' maps list names to their values")
+        for name, spec in found_lists.items():
+            lists[name] = _parse_list(name, spec, found_lists.where_of(name))
+            list_where[name] = found_lists.where_of(name)
         intents = doc.get("intents")
         if not isinstance(intents, LDict):
             raise ContentError(f"{doc.source}:1: the file needs an 'intents:' mapping")
         for name, spec in intents.items():
             raw_intents[name] = (intents, spec)
-    _check_nested_lists(lists)
-    wake = wake_override or wake
+    _check_nested_lists(lists, list_where)
+    if wake_override:
+        wake, wake_at = wake_override, ""
     if not normalize(wake) or " ".join(normalize(wake)) != wake.lower().strip():
-        raise ContentError(f"wake name '{wake}' must be plain words", "choose a name of letters only, like 'juniper'")
+        raise ContentError(f"{wake_at}wake name '{wake}' must be plain words", "choose a name of letters only, like 'juniper'")
     built = tuple(_parse_intent(name, parent, spec, lists, frozenset(wake_contexts)) for name, (parent, spec) in raw_intents.items())
     return IntentSet(built, lists, frozenset(fillers), wake.lower().strip(), tuple(sorted({d.source for d in docs})))
 
 
-def _check_nested_lists(lists: Mapping[str, SlotList]) -> None:
-    """A list value may use another list ("{size} {drink}"), but never an undefined one, and never
-    itself, directly or through others (that language would be endless)."""
-    uses = {name: set().union(*(slots_in(v.spoken) for v in slot_list.values)) for name, slot_list in lists.items()}
-    for name, used in uses.items():
-        for missing in sorted(used - set(lists)):
-            raise ContentError(f"list '{name}' uses {{{missing}}} but no list '{missing}' is defined")
-    visiting: list[str] = []
+def _check_nested_lists(lists: Mapping[str, SlotList], list_where: Mapping[str, str]) -> None:
+    """A list's values may use other lists, but only defined ones, and never (through others) itself."""
+    for name, slot_list in lists.items():
+        for value in slot_list.values:
+            for inner in slots_in(value.spoken) - set(lists):
+                raise ContentError(f"{list_where[name]}: list '{name}' uses {{{inner}}} but no list '{inner}' is defined")
+    for name in lists:
+        frontier = [name]
+        seen: set[str] = set()
+        while frontier:
+            current = frontier.pop()
+            for value in lists[current].values:
+                for inner in slots_in(value.spoken):
+                    if inner == name:
+                        raise ContentError(f"{list_where[name]}: list '{name}' contains itself (through {{{current}}})")
+                    if inner not in seen:
+                        seen.add(inner)
+                        frontier.append(inner)
 
-    def visit(name: str) -> None:
-        if name in visiting:
-            cycle = " -> ".join(visiting[visiting.index(name):] + [name])
-            raise ContentError(f"lists refer to each other in a circle ({cycle})", "a list value may only use lists that do not use it")
-        visiting.append(name)
-        for inner in sorted(uses[name]):
-            visit(inner)
-        visiting.pop()
-
-    for name in sorted(lists):
-        visit(name)
 
 
 def _parse_list(name: str, spec: Any, at: str) -> SlotList:

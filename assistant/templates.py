@@ -45,6 +45,7 @@ class Slot:
 
 Node = Union[Word, Seq, Alt, Opt, Slot]
 
+MAX_NESTING = 50  # brackets inside brackets; real templates use two or three
 _TOKEN = re.compile(r"\(|\)|\[|\]|\||\{" + NAME + r"\}|[^\s()\[\]|{}]+")
 _WORD = re.compile(r"^[a-z][a-z']*$")
 
@@ -54,6 +55,11 @@ def parse_template(text: str, at: str = "<template>") -> Node:
     tokens = _TOKEN.findall(text)
     if "".join(tokens) != re.sub(r"\s+", "", text):
         raise ContentError(f"{at}: template '{text}' has a character the template language does not know")
+    depth = 0
+    for token in tokens:
+        depth += 1 if token in ("(", "[") else -1 if token in (")", "]") else 0
+        if depth > MAX_NESTING:
+            raise ContentError(f"{at}: template '{text[:40]}...' nests brackets more than {MAX_NESTING} deep")
     node, pos = _parse_alternatives(tokens, 0, text, at)
     if pos != len(tokens):
         raise ContentError(f"{at}: template '{text}' has an unmatched '{tokens[pos]}'")
@@ -138,9 +144,15 @@ def number_words(n: int) -> str:
     return _TENS[tens] + ("" if ones == 0 else " " + _ONES[ones])
 
 
+def _spoken_number(digits: re.Match[str]) -> str:
+    """Digits as the words a recognizer would hear; 100 and more (any length) are dropped."""
+    value = digits.group().lstrip("0") or "0"
+    return f" {number_words(int(value))} " if len(value) <= 2 else " "
+
+
 def normalize(text: str) -> list[str]:
     """Lower-case words the matcher compares: digits spelled out, hyphens split, punctuation gone."""
     text = text.lower().replace("\u2019", "'").replace("-", " ")
-    text = re.sub(r"\d+", lambda m: f" {number_words(int(m.group()))} " if len(m.group()) <= 2 else " ", text)
+    text = re.sub(r"\d+", _spoken_number, text)
     text = re.sub(r"[^a-z' ]+", " ", text)
     return [word.strip("'") for word in text.split() if word.strip("'")]

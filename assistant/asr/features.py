@@ -55,4 +55,4 @@ def log_mel(audio: NDArray[np.float32]) -> NDArray[np.float32]:
     logs = np.log10(np.maximum(mel, 1e-10))
     logs = np.maximum(logs, logs.max() - 8.0)
     features = ((logs + 4.0) / 4.0).astype(np.float32)
-    return features[:, : features.shape[1] // 2 * 2]
+    return np.ascontiguousarray(features[:, : features.shape[1] // 2 * 2])

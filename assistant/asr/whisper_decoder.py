@@ -142,7 +142,7 @@ class WhisperDecoder:
         extended self-attention cache. `cache` rows belong to the same beams as `tokens`."""
         beams, steps = tokens.shape
         x = self.embedding[tokens] + self.positions[position : position + steps][None]
-        scale = 1.0 / math.sqrt(self.head_width)
+        scale = np.float32(1.0 / math.sqrt(self.head_width))
         new_cache: Cache = []
 
         def heads(a: Array) -> Array:
@@ -156,16 +156,17 @@ class WhisperDecoder:
                 k = np.concatenate([cache[number][0], k], axis=2)
                 v = np.concatenate([cache[number][1], v], axis=2)
             new_cache.append((k, v))
-            scores = q @ k.transpose(0, 1, 3, 2)
+            scores: Array = q @ k.transpose(0, 1, 3, 2)
             if steps > 1:
                 span = k.shape[2]
-                scores = np.where(np.triu(np.ones((steps, span), bool), k=span - steps + 1), np.float32(-1e9), scores)
+                future = np.triu(np.ones((steps, span), bool), k=span - steps + 1)
+                scores = np.asarray(np.where(future, np.float32(-1e9), scores), dtype=np.float32)
             attended = (_softmax_inplace(scores) @ v).transpose(0, 2, 1, 3).reshape(beams, steps, self.width)
             x = x + attended @ layer.self_out[0] + layer.self_out[1]
             h = _layer_norm(x, *layer.cross_norm)
             q = heads(h @ layer.query[0] + layer.query[1]) * scale
             keys, values = audio[number]
-            attended = (_softmax_inplace(q @ keys[None]) @ values[None]).transpose(0, 2, 1, 3).reshape(beams, steps, self.width)
+            attended = (_softmax_inplace(np.asarray(q @ keys[None], dtype=np.float32)) @ values[None]).transpose(0, 2, 1, 3).reshape(beams, steps, self.width)
             x = x + attended @ layer.cross_out[0] + layer.cross_out[1]
             h = _layer_norm(x, *layer.ffn_norm)
             inner = h @ layer.ffn_in[0] + layer.ffn_in[1]

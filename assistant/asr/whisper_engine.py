@@ -87,7 +87,8 @@ class WhisperRuntime:
     def encode_audio(self, audio: NDArray[np.float32]) -> NDArray[np.float32]:
         features = log_mel(audio)[None]
         encoded = self.encoder.encode(self._ctranslate2.StorageView.from_array(np.ascontiguousarray(features)), to_cpu=True)
-        return np.asarray(encoded, dtype=np.float32)[0]
+        result: NDArray[np.float32] = np.asarray(encoded, dtype=np.float32)[0]
+        return result
 
 
 def _one_blas_thread() -> None:
