@@ -12,11 +12,11 @@ from pathlib import Path
 from . import __version__, diagnostics
 from .app import FakeClock, RealClock, build_app, partner_names, run_text
 from .asr.select import ENGINES, open_recognizer
-from .errors import ConfigError, ContentError, DeviceError, HearthError
+from .errors import ConfigError, ContentError, HearthError
 from .exercises import check_paths, load_catalog
 from .intents import CONTEXTS, load_intents
 from .store import Store, default_data_dir, repair
-from .tts import DEFAULT_RATE_WPM, DEFAULT_VOLUME, Speaker
+from .speech.base import DEFAULT_RATE_WPM, DEFAULT_VOLUME, MAX_RATE_WPM, MIN_RATE_WPM, Speaker
 
 EXIT_BUG = 70
 
@@ -53,9 +53,12 @@ def _voice_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--input-device", default=default(None), help="microphone: a number or name from `hearth devices`")
     parser.add_argument("--input", type=Path, default=default(None), metavar="FILE.wav",
                         help="replay a recording instead of the microphone (any rate or channels)")
-    parser.add_argument("--voice", default=default(None), help="TTS voice (see `hearth voices`)")
-    parser.add_argument("--rate", type=int, default=default(None), help=f"speaking rate, words per minute (default {DEFAULT_RATE_WPM})")
-    parser.add_argument("--volume", type=float, default=default(None), help=f"speaking volume, 0 to 1 (default {DEFAULT_VOLUME})")
+    parser.add_argument("--output-device", default=default(None), help="speaker for speech and chimes: a number or name from `hearth devices`")
+    parser.add_argument("--voice", default=default(None),
+                        help="piper (the neural default), pyttsx3, an espeak-ng voice, or a Piper FILE.onnx (see `hearth voices`)")
+    parser.add_argument("--rate", type=int, default=default(None),
+                        help=f"speaking pace in words a minute, {MIN_RATE_WPM}-{MAX_RATE_WPM} (default {DEFAULT_RATE_WPM}, calm)")
+    parser.add_argument("--volume", type=float, default=default(None), help=f"speaking volume, 0.0-1.0 (default {DEFAULT_VOLUME})")
     parser.add_argument("--tts-to", type=Path, default=default(None), metavar="DIR", help="write each utterance to DIR as WAV instead of playing it")
     parser.add_argument("--debug-transcripts", action="store_true", default=default(False),
                         help="print each recognized command phrase to the terminal (never to a file)")
@@ -90,7 +93,7 @@ def make_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=int, default=15)
     command("repair", "salvage a damaged progress file")
     command("devices", "list microphones and speakers")
-    command("voices", "list the text-to-speech voices")
+    command("voices", "list the voices of both families (Piper, pyttsx3) and which one is the default")
     model = command("model", "the optional Vosk speech model")
     model.add_argument("action", choices=("status", "download"), help="status: which engine runs and why; download: fetch and verify the English model")
     command("doctor", "check microphone, speaker, voice, recognition and data folder, with a fix for each problem")
@@ -176,13 +179,11 @@ def _text_speaker(args: argparse.Namespace) -> Speaker | None:
     """Text mode speaks too, where a voice exists, unless --mute; without a voice it prints only."""
     if args.mute:
         return None
-    from .tts import create_speaker
+    from .speech.factory import speaker_or_printer
 
-    try:
-        return create_speaker(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume)
-    except DeviceError as error:
-        print(f"hearth: {error.message}; printing prompts instead.\n  fix: {error.fix}", file=sys.stderr)
-        return None
+    speaker, _ = speaker_or_printer(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume,
+                                    output_device=args.output_device)
+    return speaker
 
 
 def _setup(args: argparse.Namespace, data_dir: Path) -> int:
@@ -198,9 +199,13 @@ def _setup(args: argparse.Namespace, data_dir: Path) -> int:
         if not (first and second):
             raise HearthError("both names are needed", "hearth setup ALEX SAM")
     if preferences["voice"] is not None:
-        from .tts import resolve_voice
+        from .speech.voices import validate_voice
 
-        resolve_voice(preferences["voice"])  # an unknown voice fails now, not on Thursday evening
+        validate_voice(preferences["voice"])  # an unknown voice fails now, not on Thursday evening
+    if preferences["rate"] is not None or preferences["volume"] is not None:
+        from .speech.base import check_rate_volume
+
+        check_rate_volume(preferences["rate"] or DEFAULT_RATE_WPM, DEFAULT_VOLUME if preferences["volume"] is None else preferences["volume"])
     if preferences["wake_name"] is not None:
         load_intents(args.intents or None, preferences["wake_name"])  # validates the name
     store = Store(data_dir)

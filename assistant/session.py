@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import engine
-from .app import App, Clock, InstantSpeaker, RealClock, build_app
+from .app import App, Clock, RealClock, build_app
 from .asr.select import open_recognizer
 from .audio import Microphone, SoundDeviceMicrophone, WavFileMicrophone, rms_dbfs
 from .chimes import ChimePlayer, duration_s
@@ -27,7 +27,10 @@ from .engine import Heard, VoiceActivity
 from .errors import DeviceError
 from .intents import normalize
 from .listen import CommandListener, Detection
-from .tts import Speaker, create_speaker
+from .speech.base import Speaker
+from .speech.factory import speaker_or_printer
+from .speech.playback import device_arg
+from .speech.printer import PrintSpeaker
 
 log = logging.getLogger("hearth")
 
@@ -162,12 +165,11 @@ class VoiceLoop:
 def run_voice(args: argparse.Namespace, data_dir: Path) -> int:
     """`hearth` (and `hearth start X`) without --text: listen and speak."""
     # The app prints every prompt itself; muted, nothing else needs to happen.
-    speaker: Speaker = InstantSpeaker()
+    speaker: Speaker = PrintSpeaker()
+    voice = "voice: none (--mute)"
     if not args.mute:
-        try:
-            speaker = create_speaker(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume)
-        except DeviceError as error:
-            print(f"hearth: {error.message}; printing prompts instead.\n  fix: {error.fix}", file=sys.stderr)
+        speaker, voice = speaker_or_printer(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume,
+                                            output_device=args.output_device)
     microphone: Microphone
     if args.input:
         microphone = WavFileMicrophone(args.input, realtime=True)
@@ -178,7 +180,7 @@ def run_voice(args: argparse.Namespace, data_dir: Path) -> int:
         intent_paths=args.intents,
         exercise_paths=args.exercises,
         speaker=speaker,
-        chimes=ChimesBeforeSpeech(ChimePlayer(mode="silent" if args.mute else "sound")),
+        chimes=ChimesBeforeSpeech(ChimePlayer(device_arg(args.output_device), mode="silent" if args.mute else "sound")),
         clock=RealClock(),
         names=tuple(args.names) if args.names else None,
         wake_name=args.wake_name,
@@ -186,6 +188,7 @@ def run_voice(args: argparse.Namespace, data_dir: Path) -> int:
     try:
         recognizer, description = open_recognizer(args.engine, args.model, app.intents)
         app.print(description)
+        app.print(voice)
         listener = CommandListener(recognizer, app.intents, app.context)
         loop = VoiceLoop(app, microphone, listener, args.debug_transcripts)
 

@@ -333,7 +333,7 @@ def cache_path(cache: Path, setup: VoiceSetup, text: str) -> Path:
 
 def synthesize(setup: VoiceSetup, text: str, cache: Path) -> Path:
     """Synthesize, resample to 16 kHz, trim and level `text`; cached as a 16-bit WAV."""
-    from assistant.tts import write_wav
+    from assistant.speech.wavdir import write_wav
 
     path = cache_path(cache, setup, text)
     if path.exists():
@@ -349,7 +349,7 @@ def synthesize(setup: VoiceSetup, text: str, cache: Path) -> Path:
 
 def _espeak_samples(setup: VoiceSetup, text: str) -> NDArray[np.float64]:
     from assistant.audio import resample
-    from assistant.tts import synthesize_to_array
+    from assistant.speech.espeak import synthesize_to_array
 
     samples, rate = synthesize_to_array(text, voice=setup.voice, rate=int(setup.speed))
     return resample(samples.astype(np.float64), rate, RATE)
@@ -430,7 +430,7 @@ def _flite_voices() -> set[str]:
 
 def _espeak_voices() -> list[Any] | None:
     from assistant.errors import DeviceError
-    from assistant.tts import list_voices
+    from assistant.speech.espeak import list_voices
 
     try:
         return list_voices()
@@ -440,7 +440,7 @@ def _espeak_voices() -> list[Any] | None:
 
 def _espeak_problem(voice: str, voices: list[Any] | None) -> str | None:
     from assistant.errors import ConfigError
-    from assistant.tts import resolve_voice
+    from assistant.speech.espeak import resolve_voice
 
     if voices is None:
         return "espeak-ng is not installed"
