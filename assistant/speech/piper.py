@@ -64,10 +64,10 @@ class PiperSynthesizer:
 
     def __init__(self, model: Path | None = None, rate: int = DEFAULT_RATE_WPM) -> None:
         check_rate_volume(rate, 1.0)
-        from piper import SynthesisConfig
-
         self.model = model if model is not None else default_model_path()
         self._voice = load_voice(self.model)
+        from piper import SynthesisConfig
+
         self.sample_rate = int(self._voice.config.sample_rate)
         name = self.model.name.removesuffix(".onnx")
         self.description = f"voice: Piper {name} (neural, offline)"
