@@ -142,3 +142,44 @@ def hidden_packages(*names: str) -> Iterator[None]:
     finally:
         sys.meta_path.remove(hook)
         sys.modules.update(saved)
+
+
+class TeeOutput:
+    """Passes everything to a real output and keeps a copy of each utterance's blocks, so a test can
+    find exactly what was written in what the virtual speaker recorded."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.recorder = RecordingOutput()
+        self.lock = self.recorder.lock
+
+    def begin(self, utterance_id: int, text: str, rate: int) -> None:
+        self.recorder.begin(utterance_id, text, rate)
+        self.inner.begin(utterance_id, text, rate)  # type: ignore[attr-defined]
+
+    def write(self, block: NDArray[np.float32]) -> None:
+        self.inner.write(block)  # type: ignore[attr-defined]
+        self.recorder.write(block)
+
+    def end(self) -> None:
+        self.inner.end()  # type: ignore[attr-defined]
+
+    def abort(self) -> None:
+        self.inner.abort()  # type: ignore[attr-defined]
+
+    def idle(self) -> None:
+        self.inner.idle()  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.inner.close()  # type: ignore[attr-defined]
+
+
+def locate(recording: NDArray[np.float32], written: NDArray[np.float32]) -> tuple[int, float]:
+    """(offset in `recording`, normalized correlation) where `written` (same rate) matches best."""
+    n = recording.size + written.size
+    size = 1 << (n - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(recording, size) * np.conj(np.fft.rfft(written, size)), size)[: recording.size]
+    offset = int(np.argmax(corr))
+    segment = recording[offset : offset + written.size]
+    denom = float(np.linalg.norm(segment) * np.linalg.norm(written[: segment.size]))
+    return offset, float(corr[offset] / denom) if denom > 0 else 0.0
