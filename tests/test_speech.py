@@ -54,6 +54,10 @@ def test_a_long_first_sentence_starts_with_a_short_piece() -> None:
     assert " ".join(p.text for p in parts).split() == text.split()
     assert [p.pause_before for p in parts] == [0.0, 0.3, 1.0]  # a comma's breath, then a sentence pause
     assert pieces("Short. Then more, and more, and more, and more, and more, and more, and more.")[1].pause_before == 1.0
+    # no comma: split before a word that opens a phrase, with no added pause (a seam, not a stop)
+    assert pieces("What are you carrying today that your partner might not see?") == [
+        ("What are you carrying today", 0.0), ("that your partner might not see?", 0.0)]
+    assert len(pieces("Something I find hard to ask for is...")) == 1  # never "ask | for"
 
 
 # ---- settings: one range for both families -----------------------------------------------------------
@@ -301,3 +305,31 @@ def test_an_unwritable_wav_folder_is_a_config_error(tmp_path) -> None:  # type: 
     (tmp_path / "file").write_text("")
     with pytest.raises(ConfigError, match="writable"):
         WavDirOutput(tmp_path / "file" / "sub")
+
+
+def test_a_stop_during_a_slow_synthesis_does_not_delay_the_next_reply() -> None:
+    """stop() while a long piece is still being rendered: the reply is synthesized by a fresh thread
+    while the old render is still running (it is never waited for), and events stay in order."""
+    release = threading.Event()
+    rendering = threading.Event()
+
+    class Slow(ToneSynthesizer):
+        def synthesize(self, text: str):  # type: ignore[no-untyped-def]
+            if "slow" in text:
+                rendering.set()
+                release.wait(30)
+            return super().synthesize(text)
+
+    output = RecordingOutput()
+    speaker = _speaker(output, Slow())
+    speaker.say("Quick start. Then a slow sentence nobody will hear.", 1)
+    assert rendering.wait(10)
+    speaker.stop()
+    speaker.say("Do you want to stop here?", 2)
+    first, second = _events(speaker, 2)
+    still_rendering = not release.is_set()
+    release.set()
+    speaker.close()
+    assert still_rendering
+    assert (first, second) == (("finished", 1, True, ""), ("finished", 2, False, ""))
+    assert output.frames(2) > 0

