@@ -103,6 +103,18 @@ class _QuietSaves(io.TextIOBase):
     def isatty(self) -> bool:
         return self.inner.isatty()
 
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self.inner, "encoding", "utf-8"))
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.inner, "errors", None)
+
+    @property
+    def buffer(self) -> object:
+        return getattr(self.inner, "buffer", None)
+
 
 def choose_voice(name: str | None, espeak: bool) -> tuple[str | None, int]:
     """(voice id, sample rate) for a --voice name, or hearth's calm pick when none is given."""
