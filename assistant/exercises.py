@@ -113,6 +113,7 @@ class Catalog:
 
     exercises: Mapping[str, Exercise]
     info: Mapping[str, InfoTopic] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()  # one line each, said at start-up: an extra file replaced an exercise
 
 
 # ---------------------------------------------------------------- loading
@@ -128,10 +129,15 @@ def load_catalog(extra: Iterable[Path] = ()) -> Catalog:
     for path in extra:
         files.extend(sorted(Path(path).glob("*.yaml")) if Path(path).is_dir() else [Path(path)])
     exercises: dict[str, Exercise] = {}
+    notices: list[str] = []
     for path in files:
         exercise = load_exercise(path)
+        if exercise.id in exercises:
+            replaced = exercises[exercise.id].source
+            whose = "the built-in" if Path(replaced).parent == content_dir() / "exercises" else f"{replaced}'s"
+            notices.append(f"{path} replaces {whose} exercise '{exercise.id}'")
         exercises[exercise.id] = exercise
-    return Catalog(exercises, load_info(content_dir() / "info.yaml"))
+    return Catalog(exercises, load_info(content_dir() / "info.yaml"), tuple(notices))
 
 
 def load_info(path: Path) -> dict[str, InfoTopic]:
@@ -321,7 +327,7 @@ def _each_item(body: Any, at: str, pools: Mapping[str, Pool], scope: _Scope) -> 
         raise ContentError(f"{at}: 'each_item' needs 'pool:' and 'steps:'")
     body.only(("pool", "count", "alternate_first", "steps"), "each_item")
     pool = body["pool"]
-    if pool not in pools:
+    if not isinstance(pool, str) or pool not in pools:
         raise ContentError(f"{body.where_of('pool')}: no pool named '{pool}' (pools: {', '.join(pools) or 'none'})")
     count = body.get("count", "all")
     if count != "all" and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
@@ -335,10 +341,12 @@ def _each_item(body: Any, at: str, pools: Mapping[str, Pool], scope: _Scope) -> 
 
 def _check_placeholders(text: str, allowed: set[str], at: str) -> None:
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text) if name is not None]
     except ValueError as exc:
         raise ContentError(f"{at}: broken braces in '{text}': {exc}") from None
-    for name in fields:
+    for name, spec, conversion in fields:
+        if spec or conversion:  # "{first!r}" would speak quotes; "{first:d}" fails only when spoken
+            raise ContentError(f"{at}: a placeholder is a plain name in braces, like {{first}}: not {{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}")
         if name not in allowed:
             hint = f"allowed here: {', '.join(sorted(allowed))}" if allowed else "no placeholders are allowed here"
             raise ContentError(f"{at}: unknown placeholder {{{name}}} ({hint})")

@@ -15,7 +15,6 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import engine
 from .app import App, Clock, RealClock, build_app
@@ -31,6 +30,7 @@ from .speech.base import Speaker
 from .speech.factory import speaker_or_printer
 from .speech.playback import device_arg
 from .speech.printer import PrintSpeaker
+from .store import Store
 
 log = logging.getLogger("hearth")
 
@@ -162,21 +162,29 @@ class VoiceLoop:
         return normalize(detection.text)[:1] == self.listener.intents.wake_name.split()[:1]
 
 
-def run_voice(args: argparse.Namespace, data_dir: Path) -> int:
-    """`hearth` (and `hearth start X`) without --text: listen and speak."""
+def run_voice(args: argparse.Namespace, store: Store) -> int:
+    """`hearth` (and `hearth start X`) without --text: listen and speak.
+
+    The caller has opened (and locked) the store and checked the exercise, before any device."""
     # The app prints every prompt itself; muted, nothing else needs to happen.
     speaker: Speaker = PrintSpeaker()
     voice = "voice: none (--mute)"
-    if not args.mute:
-        speaker, voice = speaker_or_printer(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume,
-                                            output_device=args.output_device)
-    microphone: Microphone
-    if args.input:
-        microphone = WavFileMicrophone(args.input, realtime=True)
-    else:
-        microphone = SoundDeviceMicrophone(device=args.input_device)
+    try:
+        if not args.mute:
+            speaker, voice = speaker_or_printer(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume,
+                                                output_device=args.output_device)
+        microphone: Microphone
+        if args.input:
+            microphone = WavFileMicrophone(args.input, realtime=True)
+        else:
+            microphone = SoundDeviceMicrophone(device=args.input_device)
+    except BaseException:
+        speaker.close()
+        store.close()
+        raise
     app = build_app(
-        data_dir,
+        store.path.parent,
+        store=store,
         intent_paths=args.intents,
         exercise_paths=args.exercises,
         speaker=speaker,

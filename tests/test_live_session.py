@@ -1,7 +1,7 @@
 """Hands-free end to end: real audio through virtual PulseAudio devices into a real hearth process.
 
 A synthesized couple speaks commands into the virtual microphone; hearth recognizes them with the
-built-in PocketSphinx, speaks through pyttsx3/espeak-ng and chimes through sounddevice into the
+built-in PocketSphinx, speaks with the Piper voice and chimes through sounddevice into the
 virtual speaker, which the test records and analyses.
 """
 

@@ -75,7 +75,7 @@ def test_cli_help_quotes_the_same_range() -> None:
     from assistant.cli import make_parser
 
     text = make_parser().format_help()
-    assert f"{base.MIN_RATE_WPM}-{base.MAX_RATE_WPM}" in text and "0.0-1.0" in text and "--output-device" in text
+    assert f"{base.MIN_RATE_WPM} to {base.MAX_RATE_WPM} words per minute" in text and "0 to 1" in text and "--output-device" in text
 
 
 def test_sentence_pause_is_calm_by_default_and_shorter_when_faster() -> None:

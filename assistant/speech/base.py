@@ -29,8 +29,9 @@ SENTENCE_PAUSE_S = 0.9
 SOFT_GAIN = 0.35
 """Soft cues (Say.soft: a partner is talking) play at this fraction of the volume, about -9 dB."""
 
-RATE_FIX = f"use {MIN_RATE_WPM}-{MAX_RATE_WPM} words a minute ({DEFAULT_RATE_WPM} is calm)"
-VOLUME_FIX = f"use 0.0-1.0 ({DEFAULT_VOLUME} is the default)"
+RATE_RANGE_WPM = (MIN_RATE_WPM, MAX_RATE_WPM)
+RATE_FIX = f"use {MIN_RATE_WPM} to {MAX_RATE_WPM} words per minute (default {DEFAULT_RATE_WPM})"
+VOLUME_FIX = f"use 0 to 1 (default {DEFAULT_VOLUME})"
 
 Audio = NDArray[np.float32]
 """Mono float32 samples in -1..1."""
@@ -82,7 +83,7 @@ class Synthesizer(Protocol):
 def check_rate_volume(rate: int, volume: float) -> None:
     """The one validation of --rate and --volume, for every voice family."""
     if not MIN_RATE_WPM <= rate <= MAX_RATE_WPM:
-        raise ConfigError(f"speech rate {rate} words a minute is out of range", RATE_FIX)
+        raise ConfigError(f"speech rate {rate} words per minute is out of range", RATE_FIX)
     if not 0.0 <= volume <= 1.0:
         raise ConfigError(f"volume {volume} is out of range", VOLUME_FIX)
 
