@@ -13,6 +13,7 @@ hearth's prompts come out at about 125 words a minute with hearth's 0.9 s pauses
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,9 @@ ONNX_THREADS = 1
 """onnxruntime threads per synthesis. On two cores shared with the recognizer (and here, with other
 work) one thread rendered a first sentence faster than two or onnxruntime's default (measured: about
 190 ms against 300-330 ms for 2.2 s of speech with the machine loaded), and leaves a core free."""
+
+
+logging.getLogger("piper").setLevel(logging.WARNING)  # its DEBUG lines repeat every sentence spoken
 
 
 def default_model_path() -> Path:
