@@ -164,7 +164,7 @@ class BackloggedMicrophone(ScriptedMicrophone):
 def test_a_recognizer_that_cannot_keep_up_is_replaced_by_a_lighter_one(tmp_path: Path) -> None:
     clock = FakeClock()
     out = io.StringIO()
-    app = build_app(tmp_path, speaker=InstantSpeaker(), chimes=SilentChimes(), clock=clock, out=out, names=("Alex", "Sam"))
+    app = build_app(tmp_path, speaker=PrintSpeaker(), chimes=SilentChimes(), clock=clock, out=out, names=("Alex", "Sam"))
     slow, light = ScriptedRecognizer({}), ScriptedRecognizer({})
     light.name = "lighter"
     offered = []
