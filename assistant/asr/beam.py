@@ -86,22 +86,25 @@ def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: Toke
     def rank(total: float, length: int) -> float:
         return total / length if length_bonus is None else total + length_bonus * length
 
-    for _ in range(min(graph.longest_tokens, decoder.max_tokens - position - 1)):
+    for step in range(min(graph.longest_tokens, decoder.max_tokens - position - 1)):
+        # The first tokens carry the least evidence (a name like "juniper" starts with a token the
+        # model finds unlikely on its own), so the first few steps keep three times as many beams.
+        keep = width * 3 if step < 3 else width
         candidates: list[tuple[float, int, int, State]] = []
         for row, beam in enumerate(beams):
             moves = graph.moves(beam.state)
             ids = np.fromiter(moves, dtype=np.int64, count=len(moves))
             scores = beam.score + logprobs[row, ids]
-            for index in np.argsort(-scores)[:width]:
+            for index in np.argsort(-scores)[:keep]:
                 token = int(ids[index])
                 candidates.append((float(scores[index]), row, token, moves[token]))
         candidates.sort(key=lambda c: -c[0])
         survivors: list[tuple[float, int, int, State]] = []
-        for score, row, token, state in candidates[: 2 * width]:  # an ending counts only if it ranks among the best
+        for score, row, token, state in candidates[: 2 * keep]:  # an ending counts only if it ranks among the best
             tokens = beams[row].tokens + (token,)
             if state == END:
                 finished.append(Decoded(tokens, score / len(tokens), True))
-            elif len(survivors) < width:
+            elif len(survivors) < keep:
                 survivors.append((score, row, token, state))
         if not survivors:
             break

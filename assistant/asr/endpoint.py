@@ -42,6 +42,7 @@ class _Held:
 class Endpointer:
     decide: Callable[[Segment], Decision]
     clock: Callable[[], float]  # seconds of audio fed so far
+    speech_since: Callable[[], float | None] = lambda: None  # start of the speech now going on, if any
     hold_s: float = 0.6
     evidence: list[Any] = field(default_factory=list)
     _tentative: tuple[Segment, Decision, float] | None = None
@@ -67,10 +68,14 @@ class Endpointer:
         return found + self.poll()
 
     def poll(self) -> list[Hypothesis]:
-        """Held decisions whose wait is over (nobody went on speaking)."""
-        if self._held is not None and self.clock() >= self._held.until_s:
-            return self._release()
-        return []
+        """Held decisions whose wait is over: nobody went on speaking in time. (Speech that began
+        in time is waited for until it ends: its segment decides.)"""
+        if self._held is None or self.clock() < self._held.until_s:
+            return []
+        began = self.speech_since()
+        if began is not None and began <= self._held.until_s:
+            return []
+        return self._release()
 
     def finish(self) -> list[Hypothesis]:
         return self._release()

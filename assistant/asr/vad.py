@@ -175,6 +175,11 @@ class Segmenter:
         return (self._clock + self._pending.size) / SAMPLE_RATE
 
     @property
+    def speech_since(self) -> float | None:
+        """When the speech now going on began (seconds of audio), or None in a pause."""
+        return None if self._start is None else self._start / SAMPLE_RATE
+
+    @property
     def floor_db(self) -> float:
         return float(np.percentile(self._levels, self.settings.floor_percentile)) if self._levels else -90.0
 

@@ -177,7 +177,7 @@ class WhisperRecognizer:
         self.keep_evidence = False  # measuring: keep each decision's Evidence in `evidence`
         self._grammar: Grammar | None = None
         self._graphs: dict[int, TokenGraph] = {}
-        self._endpointer = Endpointer(self._decide, lambda: self.segmenter.clock_s, self.settings.hold_s)
+        self._endpointer = Endpointer(self._decide, lambda: self.segmenter.clock_s, lambda: self.segmenter.speech_since, self.settings.hold_s)
 
     @property
     def evidence(self) -> list[Evidence]:
