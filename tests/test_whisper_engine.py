@@ -240,3 +240,23 @@ def test_a_decision_made_early_is_reported_once_when_the_end_is_confirmed(runtim
         found += recognizer.accept(pcm[at : at + 640])
     assert [h.text for h in found] == ["next question"]
     assert found[0].ready_s is not None and found[0].ready_s >= found[0].end_s
+
+
+def test_what_the_engine_keeps_about_a_decision_holds_no_words_but_grammar_phrases(runtime: WhisperRuntime, hearth: IntentSet) -> None:
+    """Measurement evidence carries scores and the grammar phrase decided about, never the free
+    transcript: whatever text it holds is a phrase of the live grammar."""
+    import dataclasses
+
+    clips = sorted((SPEECH / "librispeech").glob("*.wav"))[30:33]
+    grammar = hearth.grammar("prompt")
+    recognizer = WhisperRecognizer(runtime, Segmenter(SileroVad()), measure_both=True)
+    recognizer.keep_evidence = True
+    recognizer.set_grammar(grammar)
+    pcm, _ = stream([read(c) for c in clips], None, seed=2)
+    for at in range(0, len(pcm), 640):
+        recognizer.accept(pcm[at : at + 640])
+    recognizer.flush()
+    assert recognizer.evidence
+    for evidence in recognizer.evidence:
+        texts = [v for v in dataclasses.asdict(evidence).values() if isinstance(v, str)]
+        assert all(t == evidence.context or grammar.graph.accepts(t.split()) for t in texts), texts
