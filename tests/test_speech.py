@@ -14,7 +14,8 @@ import pytest
 from speech_fakes import RATE, RecordingOutput, ToneSynthesizer, sound_runs
 
 from assistant import engine
-from assistant.app import SilentChimes, build_app
+from assistant.bootstrap import bootstrap
+from assistant.runtime import SilentChimes
 from assistant.errors import ConfigError
 from assistant.speech import base
 from assistant.speech.base import SOFT_GAIN, SpeakerEvent, check_rate_volume, sentence_pause_s
@@ -104,7 +105,7 @@ def test_print_speaker_prints_and_finishes_at_once() -> None:
 
 def test_the_app_passes_say_soft_to_the_speaker(tmp_path) -> None:  # type: ignore[no-untyped-def]
     speaker = PrintSpeaker()
-    app = build_app(tmp_path / "data", speaker=speaker, chimes=SilentChimes(), out=io.StringIO())
+    app = bootstrap(tmp_path / "data", speaker=speaker, chimes=SilentChimes(), out=io.StringIO())
     try:
         app.execute(engine.Say("One minute left.", 1, soft=True))
         app.execute(engine.Say("Welcome.", 2))

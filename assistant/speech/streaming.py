@@ -17,16 +17,21 @@ Why it is built this way:
 - Rendered pieces of hearth's own prompt text are kept in a bounded in-memory cache (never on disk),
   so a repeated question or "one minute left" starts at once. Nothing the couple says reaches a
   speaker: it only ever gets hearth's lines.
+- prepare(text) renders the first piece of a line the runtime expects to say soon (foresight.py)
+  into that cache, on the synthesis thread when it has nothing else to do, so a reply never waits
+  behind a guess: a say() that arrives while a guess renders hands the work to a fresh synthesis
+  thread at once (as stop() does), and the guess still lands in the cache.
 - A failure (synthesizer error, device lost) ends that utterance with a "failed" event and a one-line
   notice; the threads live on and the next utterance tries again, so the session never crashes here.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import sys
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -39,8 +44,16 @@ from assistant.speech.base import (
 from assistant.speech.chunking import pieces
 from assistant.speech.playback import BLOCK_S, AudioOutput
 
+log = logging.getLogger("hearth")
+
 CACHE_SECONDS = 240.0
 """Audio kept in the in-memory cache, at most (about 20 MB at 22050 Hz)."""
+
+AHEAD_MAX = 8
+"""Guessed lines waiting to be rendered ahead, at most; older guesses give way to newer ones."""
+
+_WAKE = object()
+"""Tells the synthesis thread that a guess is waiting (it otherwise sleeps on its requests)."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +132,9 @@ class StreamingSpeaker:
         self._cache: OrderedDict[str, Audio] = OrderedDict()
         self._cache_samples = 0
         self._cache_limit = int(cache_s * synthesizer.sample_rate)
-        self._requests: queue.Queue[_Request | None] = queue.Queue()
+        self._requests: queue.Queue[_Request | object | None] = queue.Queue()
+        self._ahead: deque[str] = deque(maxlen=AHEAD_MAX)  # first pieces of likely lines, to render when idle
+        self._ahead_inflight = False  # a guess is being rendered right now
         self._pieces: queue.Queue[_Piece | _End | None] = queue.Queue(maxsize=3)
         self._events: queue.Queue[SpeakerEvent] = queue.Queue()
         self._generation = 0
@@ -146,6 +161,25 @@ class StreamingSpeaker:
             raise RuntimeError("speaker is closed")
         with self._lock:
             self._requests.put(_Request(self._generation, utterance_id, text, soft))
+            if self._ahead_inflight:  # never wait behind a guess: a fresh thread takes over at once
+                self._ahead_inflight = False
+                self._synth_epoch += 1
+                self._synth_thread = self._start_synthesis(self._synth_epoch, None)
+
+    def prepare(self, text: str) -> None:
+        """Render the start of a line hearth will probably say soon into the cache, when idle."""
+        split = pieces(text)
+        if self._closed or not split:
+            return
+        head = split[0].text
+        with self._cache_lock:
+            if head in self._cache:
+                return
+        with self._lock:
+            if head in self._ahead:
+                return
+            self._ahead.append(head)
+        self._requests.put(_WAKE)
 
     def stop(self) -> None:
         """Cut the current utterance within one block, and drop the queued ones."""
@@ -179,7 +213,16 @@ class StreamingSpeaker:
     def _synth_loop(self, epoch: int, orphan: _Request | None) -> None:
         if orphan is not None:  # taking over after a stop: the cut request ends first
             self._pieces.put(_End(orphan))
-        while (request := self._requests.get()) is not None:
+        while True:
+            if self._ahead and self._requests.empty():
+                if not self._render_ahead(epoch):
+                    return  # superseded while guessing: a fresh thread carries on
+                continue
+            request = self._requests.get()
+            if request is None:
+                break
+            if not isinstance(request, _Request):
+                continue  # a wake-up: the guesses are looked at above
             try:
                 for piece in pieces(request.text):
                     if self._stale(request):
@@ -217,14 +260,43 @@ class StreamingSpeaker:
                     self._inflight = None
         if superseded:
             return None
+        return self._keep(text, raw)
+
+    def _keep(self, text: str, raw: Audio) -> Audio:
+        """Trim and normalize a rendered piece, and keep it in the bounded cache."""
         audio = prepare(raw, self.synthesizer.sample_rate)
         with self._cache_lock:
-            self._cache[text] = audio
-            self._cache_samples += audio.size
+            if text not in self._cache:
+                self._cache[text] = audio
+                self._cache_samples += audio.size
             while self._cache_samples > self._cache_limit and len(self._cache) > 1:
                 _, old = self._cache.popitem(last=False)
                 self._cache_samples -= old.size
         return audio
+
+    def _render_ahead(self, epoch: int) -> bool:
+        """Render one guessed piece into the cache; False when a say() took over meanwhile (this
+        thread then only keeps what it rendered, and leaves)."""
+        with self._lock:
+            if not self._ahead or epoch != self._synth_epoch:
+                return epoch == self._synth_epoch
+            text = self._ahead.popleft()
+            with self._cache_lock:
+                if text in self._cache:
+                    return True
+            self._ahead_inflight = True
+        try:
+            raw = self.synthesizer.synthesize(text)
+        except Exception:  # noqa: BLE001 - a failed guess costs nothing; the real say() reports failures
+            log.debug("rendering a likely line ahead failed", exc_info=True)
+            raw = None
+        with self._lock:
+            current = epoch == self._synth_epoch
+            if current:
+                self._ahead_inflight = False
+        if raw is not None:
+            self._keep(text, raw)
+        return current
 
     # ---- playback thread
 
