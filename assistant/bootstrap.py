@@ -26,7 +26,7 @@ from .exercises import load_catalog
 from .hearing import LighterEngine, Listening
 from .intents import IntentSet, load_intents
 from .listen import CommandListener, Detection
-from .runtime import SPEECH_GRACE_S, Chimes, Input, Runtime, SilentChimes
+from .runtime import Chimes, Input, Runtime, SilentChimes, speaking_budget_s
 from .speech.base import Speaker
 from .speech.printer import PrintSpeaker
 from .store import Store
@@ -70,7 +70,7 @@ def bootstrap(
     names: tuple[str, str] | None = None,
     wake_name: str | None = None,
     reprompt_s: tuple[float, float] | None = None,
-    speech_grace_s: float = SPEECH_GRACE_S,
+    speech_budget: Callable[[str], float] = speaking_budget_s,
 ) -> Runtime:
     """A Runtime from real or fake parts; content errors surface here, at start-up.
 
@@ -93,7 +93,7 @@ def bootstrap(
         clock=clock or RealClock(),
         out=out or sys.stdout,
         state=state,
-        speech_grace_s=speech_grace_s,
+        speech_budget=speech_budget,
     )
     store.notify = lambda message: runtime.print(f"hearth: {message}")
     return runtime

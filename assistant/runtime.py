@@ -96,7 +96,7 @@ class Runtime:
     state: State
     session_row: int | None = None
     speech_takes_no_time: bool = False  # on a fake clock each step waits until what was said has been spoken
-    speech_grace_s: float = SPEECH_GRACE_S
+    speech_budget: Callable[[str], float] = speaking_budget_s  # seconds an utterance may take before the voice counts as hung
     look_ahead: bool = True  # ask the speaker to render the likely next lines while this one plays
     pending: deque[Event] = field(default_factory=deque)
     unfinished: dict[int, str] = field(default_factory=dict)  # utterances said, not yet reported finished
@@ -206,8 +206,8 @@ class Runtime:
         while self.unfinished:
             wait = self._speech_deadline() - time.monotonic()
             if wait <= 0:
-                self._give_up_on_speech()
-                return
+                self._give_up_on_speech()  # printed from now on: what it leads to settles at once
+                continue
             try:
                 event = self.speaker.events().get(timeout=min(wait, 1.0))
             except queue.Empty:
@@ -220,7 +220,7 @@ class Runtime:
 
     def _speech_deadline(self) -> float:
         oldest = next(iter(self.unfinished.values()))
-        return self.waiting_since + speaking_budget_s(oldest, self.speech_grace_s)
+        return self.waiting_since + self.speech_budget(oldest)
 
     def _give_up_on_speech(self) -> None:
         """A hung voice: say so once, print the prompts from now on, and let the engine move on."""

@@ -334,3 +334,53 @@ def test_a_stop_during_a_slow_synthesis_does_not_delay_the_next_reply() -> None:
     assert still_rendering
     assert (first, second) == (("finished", 1, True, ""), ("finished", 2, False, ""))
     assert output.frames(2) > 0
+
+
+# ---- rendering ahead (prepare) -------------------------------------------------------------------
+
+
+def test_prepare_renders_the_first_piece_ahead_and_the_line_then_starts_from_the_cache() -> None:
+    synthesizer = ToneSynthesizer()
+    output = RecordingOutput()
+    speaker = _speaker(output, synthesizer)
+    line = "Alex, question 1 is for you. Anyone in the world could join you for dinner. Who would you invite?"
+    head = pieces(line)[0].text
+    speaker.prepare(line)
+    speaker.prepare(line)  # asked twice, rendered once
+    deadline = threading.Event()
+    for _ in range(500):
+        if synthesizer.calls:
+            break
+        deadline.wait(0.01)
+    assert synthesizer.calls == [head] and not output.blocks  # rendered, not played
+    speaker.say(line, 1)
+    _events(speaker, 1)
+    speaker.close()
+    assert synthesizer.calls.count(head) == 1 and len(synthesizer.calls) == len(pieces(line))
+
+
+def test_a_line_said_while_a_guess_renders_does_not_wait_for_it() -> None:
+    release = threading.Event()
+    rendering = threading.Event()
+
+    class SlowGuess(ToneSynthesizer):
+        def synthesize(self, text: str):  # type: ignore[no-untyped-def]
+            if "guess" in text:
+                rendering.set()
+                release.wait(30)
+            return super().synthesize(text)
+
+    synthesizer = SlowGuess()
+    output = RecordingOutput()
+    speaker = _speaker(output, synthesizer)
+    speaker.prepare("A guess that takes long.")
+    assert rendering.wait(10)
+    speaker.say("Okay, one minute more.", 1)
+    event = speaker.events().get(timeout=30)
+    still_guessing = not release.is_set()
+    release.set()
+    speaker.say("A guess that takes long.", 2)  # the guess landed in the cache after all
+    _events(speaker, 1)
+    speaker.close()
+    assert still_guessing and event == ("finished", 1, False, "")
+    assert synthesizer.calls.count("A guess that takes long.") == 1
