@@ -107,10 +107,14 @@ def listening(
     show_transcripts: bool = False,
     lighter_engine: LighterEngine | None = None,
     on_heard: Callable[[Detection], None] | None = None,
+    speech_audible: bool = True,
+    chimes_audible: bool = True,
 ) -> Listening:
-    """The audio input: `microphone` heard by `recognizer`, held to the runtime's live grammar."""
+    """The audio input: `microphone` heard by `recognizer`, held to the runtime's live grammar.
+    What hearth makes audible (speech, chimes) is what its echo guard must allow for."""
     listener = CommandListener(recognizer, runtime.intents, runtime.context)
-    return Listening(microphone, listener, show_transcripts=show_transcripts, lighter_engine=lighter_engine, on_heard=on_heard)
+    return Listening(microphone, listener, show_transcripts=show_transcripts, lighter_engine=lighter_engine, on_heard=on_heard,
+                     speech_audible=speech_audible, chimes_audible=chimes_audible)
 
 
 class ChimesBeforeSpeech:
@@ -197,7 +201,10 @@ def _audio_input(args: argparse.Namespace, runtime: Runtime, microphone: Microph
     runtime.print(description)
     runtime.print(voice)
     lighter = None if args.engine != "auto" else (lambda: slower_engine_fallback(recognizer.name, args.model, runtime.intents))
-    return listening(runtime, microphone, recognizer, show_transcripts=args.debug_transcripts, lighter_engine=lighter)
+    speech_audible = not (args.mute or args.tts_to or isinstance(runtime.speaker, PrintSpeaker))  # printed or written to files
+    chimes_audible = not (args.mute or isinstance(runtime.chimes, SilentChimes))
+    return listening(runtime, microphone, recognizer, show_transcripts=args.debug_transcripts, lighter_engine=lighter,
+                     speech_audible=speech_audible, chimes_audible=chimes_audible)
 
 
 def run_session(args: argparse.Namespace, store: Store) -> int:

@@ -3,7 +3,8 @@
 While hearth speaks or chimes (and for a short tail after, while the room still echoes) the
 microphone is not trusted. The one exception is barge-in: an addressed command ("juniper, stop") is
 still listened for while hearth speaks, and a detection whose words are inside the sentence hearth is
-saying right now is its own echo.
+saying right now is its own echo. A session that makes no sound (speech printed or written to
+files, chimes silent) has nothing to guard against, and hears a recording exactly as `hearth listen`.
 """
 
 from __future__ import annotations
@@ -24,22 +25,24 @@ class EchoGuard:
     """Knows when hearth itself is making sound, so the microphone is not trusted then."""
 
     clock: Clock
+    speech_audible: bool = True  # False when speech is only printed or written to files (--mute, --tts-to)
+    chimes_audible: bool = True  # False when chimes are silent (--mute)
     speaking: dict[int, str] = field(default_factory=dict)  # utterance id -> text still sounding
     quiet_from: float = 0.0
 
     def on_effect(self, effect: engine.Effect) -> None:
         now = self.clock.now()
-        if isinstance(effect, engine.Say):
+        if isinstance(effect, engine.Say) and self.speech_audible:
             self.speaking[effect.utterance] = effect.text
-        elif isinstance(effect, engine.Chime):
+        elif isinstance(effect, engine.Chime) and self.chimes_audible:
             self.quiet_from = max(self.quiet_from, now + duration_s(effect.kind) + ECHO_TAIL_S)
-        elif isinstance(effect, engine.StopSpeaking):
+        elif isinstance(effect, engine.StopSpeaking) and self.speech_audible:
             self.speaking.clear()
             self.quiet_from = max(self.quiet_from, now + ECHO_TAIL_S)
 
     def finished(self, utterance: int) -> None:
-        self.speaking.pop(utterance, None)
-        self.quiet_from = max(self.quiet_from, self.clock.now() + ECHO_TAIL_S)
+        if self.speaking.pop(utterance, None) is not None:
+            self.quiet_from = max(self.quiet_from, self.clock.now() + ECHO_TAIL_S)
 
     def sounding(self) -> bool:
         return bool(self.speaking) or self.clock.now() < self.quiet_from

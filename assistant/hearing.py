@@ -63,8 +63,11 @@ class Listening:
         show_transcripts: bool = False,
         lighter_engine: LighterEngine | None = None,
         on_heard: Callable[[Detection], None] | None = None,
+        speech_audible: bool = True,
+        chimes_audible: bool = True,
     ) -> None:
         self.microphone = microphone
+        self.audible = (speech_audible, chimes_audible)  # what the echo guard must allow for
         self.listener = listener
         self.show_transcripts = show_transcripts
         self.lighter_engine = lighter_engine
@@ -84,7 +87,7 @@ class Listening:
 
     def begin(self, runtime: Runtime) -> None:
         """Open the microphone and wait for its first audio (a start prompt must not go unheard)."""
-        self.guard = EchoGuard(runtime.clock)
+        self.guard = EchoGuard(runtime.clock, *self.audible)
         runtime.on_effect.append(self.guard.on_effect)
         runtime.on_finished.append(self.guard.finished)
         self.display = StatusDisplay(runtime.out)
@@ -95,7 +98,7 @@ class Listening:
             block = self.microphone.read(timeout=0.5)
             if block is not None:
                 self._advance(runtime, block)
-                self.listener.skip(block)
+                self.hear_safely(runtime, block)  # heard like every other block: `hearth listen` hears it too
                 break
 
     def step(self, runtime: Runtime) -> bool:
