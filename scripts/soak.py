@@ -309,7 +309,7 @@ def soak(hours: float, engine_name: str, seed: int) -> dict[str, object]:
             "peak_mb": rss_mb("VmHWM:"), "engine": description, "sessions": sessions}
 
 
-def section(result: dict[str, object], command: str, warmup_min: float) -> str:
+def section(result: dict[str, object], command: str, warmup_min: float, state: object) -> str:
     tally: Tally = result["tally"]  # type: ignore[assignment]
     errors: ErrorCount = result["errors"]  # type: ignore[assignment]
     audio_h = float(result["audio_s"]) / 3600  # type: ignore[arg-type]
@@ -318,12 +318,11 @@ def section(result: dict[str, object], command: str, warmup_min: float) -> str:
     growth = at_end - at_warm
     said, recognized = tally.said.total(), tally.recognized.total()
     versions = package_versions(["ctranslate2", "onnxruntime", "numpy", "pocketsphinx"])
-    state = code_state(["assistant", "scripts/soak.py"], exported=False)
     by_source = Counter(source for _, source, _ in tally.false)
     out = [HEADING, "",
            f"- Reproduce: `{command}` (from the repository root; {float(result['wall_s']) / 60:.0f} min here)",  # type: ignore[arg-type]
            f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-           f"- Code measured: {state.describe()}",
+           f"- Code measured: {state.describe()}",  # type: ignore[attr-defined]
            f"- Machine: {machine_line()}; shared with other work",
            "- Packages: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
            f"- {result['engine']}; a printing speaker (speech takes no time) and a fake clock moved by the audio; "
@@ -366,10 +365,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     parser.add_argument("--no-write", action="store_true", help="print the section only")
+    parser.add_argument("--write-from", type=Path, metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    state = code_state(["assistant", "scripts/soak.py"], exported=False)  # before the run: what was loaded
     result = soak(args.hours, args.engine, args.seed)
     command = ".venv/bin/python scripts/soak.py" + (f" --hours {args.hours:g}" if args.hours != 4.0 else "")
-    text = section(result, command, args.warmup_min)
+    text = section(result, command, args.warmup_min, state)
     if not args.no_write:
         rewrite_section(args.out, HEADING, text)
     print(text)
