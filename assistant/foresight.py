@@ -17,13 +17,16 @@ from collections.abc import Iterator
 from . import engine
 from .engine import Event, Heard, SpeechFinished, State, Tick
 
-MAX_LINES = 4
+MAX_LINES = 6
 """Lines guessed per look-ahead: each costs a render (about 0.15 CPU s on Piper) unless cached."""
 
-LIKELY_COMMANDS: dict[str, tuple[str, ...]] = {
-    "idle": ("help",),
-    "prompt": ("next", "pause", "stop", "help"),
-    "turn": ("done_turn", "more_time", "pause"),
+MINUTE_CUE_S = 60.0
+"""The engine's "one minute left" comes this long before a turn ends (in turns that have it)."""
+
+LIKELY_COMMANDS: dict[str, tuple[tuple[str, dict[str, str | int]], ...]] = {
+    "idle": (("start", {"exercise": "check_in"}), ("continue", {}), ("help", {})),  # every welcome starts alike
+    "prompt": (("next", {}), ("pause", {}), ("stop", {}), ("help", {})),
+    "turn": (("done_turn", {}), ("topic", {}), ("pause", {}), ("more_time", {})),
 }
 """The commands most often said in each context, most likely first."""
 
@@ -45,7 +48,7 @@ def _answers(state: State, now: float) -> Iterator[str]:
         said = [effect.text for effect in effects if isinstance(effect, engine.Say)]
         yield from said
         if not said:  # e.g. the turn prompt ends and a timer starts: the next words come when it runs out
-            for follow, later in _timer_end(after):
+            for follow, later in _timer_end(after, at):
                 yield from (e.text for e in engine.step(after, follow, later)[1] if isinstance(e, engine.Say))
 
 
@@ -53,12 +56,18 @@ def _probes(state: State, now: float) -> Iterator[tuple[Event, float]]:
     session = state.session
     if session is not None and session.advance_on is not None:
         yield SpeechFinished(session.advance_on), now
-    yield from _timer_end(state)
-    for intent in LIKELY_COMMANDS.get(engine.context(state), ()):
-        yield Heard(intent), now
+    yield from _timer_end(state, now)
+    if session is not None and session.paused:
+        yield Heard("resume"), now
+    for intent, slots in LIKELY_COMMANDS.get(engine.context(state), ()):
+        yield Heard(intent, slots), now
 
 
-def _timer_end(state: State) -> Iterator[tuple[Event, float]]:
+def _timer_end(state: State, now: float) -> Iterator[tuple[Event, float]]:
+    """Ticks at the moments a running turn timer speaks: its one-minute cue, and its end."""
     session = state.session
     if session is not None and session.timer is not None and session.timer.deadline is not None:
-        yield Tick(), session.timer.deadline
+        deadline = session.timer.deadline
+        if deadline - MINUTE_CUE_S > now:
+            yield Tick(), deadline - MINUTE_CUE_S + 0.001
+        yield Tick(), deadline

@@ -164,6 +164,8 @@ class Runtime:
         """
         source.begin(self)
         try:
+            if self.look_ahead:
+                self.prepare_likely_lines()  # the evening's first words (every welcome starts alike)
             on_ready()
             self.settle()
             while source.step(self):

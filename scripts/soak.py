@@ -365,7 +365,6 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     parser.add_argument("--no-write", action="store_true", help="print the section only")
-    parser.add_argument("--write-from", type=Path, metavar="FILE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     state = code_state(["assistant", "scripts/soak.py"], exported=False)  # before the run: what was loaded
     result = soak(args.hours, args.engine, args.seed)

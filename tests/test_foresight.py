@@ -38,8 +38,20 @@ def test_during_a_turn_the_words_after_it_are_guessed(tmp_path: Path) -> None:
     app.close()
 
 
-def test_nothing_running_guesses_only_fixed_lines(tmp_path: Path) -> None:
-    app = bootstrap(tmp_path, speaker=PrintSpeaker(), chimes=SilentChimes(), clock=FakeClock(), out=io.StringIO())
+def test_nothing_running_the_welcome_and_help_are_guessed(tmp_path: Path) -> None:
+    app = bootstrap(tmp_path, speaker=PrintSpeaker(), chimes=SilentChimes(), clock=FakeClock(), out=io.StringIO(), names=("Alex", "Sam"))
     guesses = likely_lines(app.state, 0.0)
-    assert guesses and all(text.startswith("You can say") for text in guesses)
+    assert guesses[0].startswith("Welcome, Alex and Sam.")  # every exercise's welcome starts so
+    assert any(text.startswith("You can say") for text in guesses)
+    assert app.state.session is None
+    app.close()
+
+
+def test_the_first_words_of_the_evening_are_prepared_before_anything_is_said(tmp_path: Path) -> None:
+    speaker = SlowSpeaker()
+    app = bootstrap(tmp_path, speaker=speaker, chimes=SilentChimes(), clock=FakeClock(), out=io.StringIO(), names=("Alex", "Sam"))
+    from assistant.typed import run_text
+
+    run_text(app, [])
+    assert speaker.prepared and speaker.prepared[0].startswith("Welcome, Alex and Sam.") and not speaker.said
     app.close()
