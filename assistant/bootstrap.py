@@ -26,7 +26,8 @@ from .exercises import load_catalog
 from .hearing import LighterEngine, Listening
 from .intents import IntentSet, load_intents
 from .listen import CommandListener, Detection
-from .runtime import Chimes, Input, Runtime, SilentChimes, speaking_budget_s
+from .runtime import Chimes, Input, Runtime, SilentChimes
+from .utterances import Utterances, speaking_budget_s
 from .speech.base import Speaker
 from .speech.printer import PrintSpeaker
 from .store import Store
@@ -93,7 +94,7 @@ def bootstrap(
         clock=clock or RealClock(),
         out=out or sys.stdout,
         state=state,
-        speech_budget=speech_budget,
+        speaking=Utterances(speech_budget),
     )
     store.notify = lambda message: runtime.print(f"hearth: {message}")
     return runtime

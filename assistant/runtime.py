@@ -13,8 +13,8 @@ saved with every step, so "continue" resumes there another evening.
 Faults are survived here rather than ended on: an error while handling one event is logged (never
 with what was said) and the evening goes on; a speaker that fails reports "failed" and the prompts,
 printed anyway, carry the session; a speaker that hangs (an utterance never reported finished within
-a generous budget scaled to its length) is given up on with one notice, and prompts are printed
-from then on.
+a generous budget scaled to its length: utterances.py) is given up on with one notice, and prompts
+are printed from then on.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,16 +34,14 @@ from .errors import HearthError
 from .exercises import Catalog
 from .foresight import likely_lines
 from .intents import IntentSet
-from .speech.base import MIN_RATE_WPM, Speaker, SpeakerEvent
-from .speech.chunking import split_sentences
+from .speech.base import Speaker, SpeakerEvent
 from .speech.printer import PrintSpeaker
 from .store import Store
+from .utterances import Utterances
 
 log = logging.getLogger("hearth")
 
 SAVE_RETRY_S = 5.0  # while a save fails (disk full), try again this often even if nothing changes
-SPEECH_GRACE_S = 20.0  # a voice may take this long to start, on a busy computer, before it counts as hung
-SPEECH_SLACK = 3.0  # ... plus this many times the slowest an utterance could take to say
 HUNG_VOICE = "the voice stopped answering (an utterance never finished)"
 HUNG_VOICE_FIX = "restart hearth; if it happens again, choose the portable voice with --voice pyttsx3"
 
@@ -77,13 +74,6 @@ class Input(Protocol):
         """Release the device or file."""
 
 
-def speaking_budget_s(text: str, grace_s: float = SPEECH_GRACE_S, slack: float = SPEECH_SLACK) -> float:
-    """How long an utterance may go unfinished before the voice counts as hung: generous, since a
-    false alarm silences hearth for the rest of the evening (the slowest pace, the longest pauses)."""
-    slowest_s = len(text.split()) * 60.0 / MIN_RATE_WPM + 1.2 * len(split_sentences(text))
-    return grace_s + slack * slowest_s
-
-
 @dataclass
 class Runtime:
     intents: IntentSet
@@ -96,11 +86,9 @@ class Runtime:
     state: State
     session_row: int | None = None
     speech_takes_no_time: bool = False  # on a fake clock each step waits until what was said has been spoken
-    speech_budget: Callable[[str], float] = speaking_budget_s  # seconds an utterance may take before the voice counts as hung
     look_ahead: bool = True  # ask the speaker to render the likely next lines while this one plays
     pending: deque[Event] = field(default_factory=deque)
-    unfinished: dict[int, str] = field(default_factory=dict)  # utterances said, not yet reported finished
-    waiting_since: float = 0.0  # when the oldest unfinished utterance began to be waited for (real time)
+    speaking: Utterances = field(default_factory=Utterances)  # said, not yet reported finished (utterances.py)
     next_save_retry: float = 0.0
     own_utterance: int = 0  # the runtime's own lines (a lost microphone) count down from -1
     on_effect: list[Callable[[Effect], None]] = field(default_factory=list)
@@ -187,9 +175,8 @@ class Runtime:
             self._speech_ended(event)
 
     def _speech_ended(self, event: SpeakerEvent) -> None:
-        if self.unfinished.pop(event.utterance_id, None) is None:
+        if not self.speaking.ended(event.utterance_id):
             return  # not ours (anymore): an utterance given up on, answered late
-        self.waiting_since = time.monotonic()
         for listener in self.on_finished:
             listener(event.utterance_id)
         if event.utterance_id > 0:
@@ -205,8 +192,8 @@ class Runtime:
         On a fake clock speech takes no time, so text mode settles here before the next line; at
         the end of input it lets the last words finish (and, with --tts-to, be written).
         """
-        while self.unfinished:
-            wait = self._speech_deadline() - time.monotonic()
+        while self.speaking:
+            wait = self.speaking.left_s()
             if wait <= 0:
                 self._give_up_on_speech()  # printed from now on: what it leads to settles at once
                 continue
@@ -217,19 +204,15 @@ class Runtime:
             self._speech_ended(event)
 
     def check_speech(self) -> None:
-        if self.unfinished and time.monotonic() >= self._speech_deadline():
+        if self.speaking and self.speaking.left_s() <= 0:
             self._give_up_on_speech()
-
-    def _speech_deadline(self) -> float:
-        oldest = next(iter(self.unfinished.values()))
-        return self.waiting_since + self.speech_budget(oldest)
 
     def _give_up_on_speech(self) -> None:
         """A hung voice: say so once, print the prompts from now on, and let the engine move on."""
         self.notice(HUNG_VOICE, "the prompts are printed instead", HUNG_VOICE_FIX)
         hung, self.speaker = self.speaker, PrintSpeaker()
         threading.Thread(target=_let_go, args=(hung,), name="hearth-hung-voice", daemon=True).start()
-        for utterance in list(self.unfinished):
+        for utterance in self.speaking.ids():
             self._speech_ended(SpeakerEvent("failed", utterance, True, HUNG_VOICE))
 
     def prepare_likely_lines(self) -> None:
@@ -247,9 +230,7 @@ class Runtime:
             listener(effect)
         if isinstance(effect, engine.Say):
             self.print(f"hearth: {effect.text}")
-            if not self.unfinished:
-                self.waiting_since = time.monotonic()
-            self.unfinished[effect.utterance] = effect.text
+            self.speaking.said(effect.utterance, effect.text)
             self.speaker.say(effect.text, effect.utterance, soft=effect.soft)
         elif isinstance(effect, engine.StopSpeaking):
             self.speaker.stop()

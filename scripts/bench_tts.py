@@ -121,7 +121,7 @@ def render_stats(family: str, lines: list[str]) -> dict[str, float]:
     from assistant.speech.base import sentence_pause_s
     from assistant.speech.chunking import pieces
     from assistant.speech.factory import open_synthesizer
-    from assistant.speech.streaming import prepare
+    from assistant.speech.cache import prepare
 
     synthesizer = open_synthesizer(family, 125, io.StringIO())
     cpu = wall = audio_s = 0.0

@@ -125,7 +125,7 @@ def test_a_voice_that_hangs_is_given_up_on_with_one_notice_and_the_session_goes_
 
 
 def test_a_long_line_gets_a_longer_budget_before_the_voice_counts_as_hung() -> None:
-    from assistant.runtime import speaking_budget_s
+    from assistant.utterances import speaking_budget_s
 
     short, long = speaking_budget_s("One minute left."), speaking_budget_s("word " * 60 + ". And more.")
     assert 20 < short < long and long > 60 * 60 / 90  # at least the slowest pace allows

@@ -31,7 +31,7 @@ import logging
 import queue
 import sys
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -41,13 +41,11 @@ from assistant.errors import HearthError
 from assistant.speech.base import (
     DEFAULT_RATE_WPM, DEFAULT_VOLUME, SOFT_GAIN, Audio, SpeakerEvent, Synthesizer, check_rate_volume, sentence_pause_s,
 )
+from assistant.speech.cache import CACHE_SECONDS, RenderCache
 from assistant.speech.chunking import pieces
 from assistant.speech.playback import BLOCK_S, AudioOutput
 
 log = logging.getLogger("hearth")
-
-CACHE_SECONDS = 240.0
-"""Audio kept in the in-memory cache, at most (about 20 MB at 22050 Hz)."""
 
 AHEAD_MAX = 8
 """Guessed lines waiting to be rendered ahead, at most; older guesses give way to newer ones."""
@@ -75,28 +73,6 @@ class _Piece:
 class _End:
     request: _Request
     failure: str = ""
-
-
-def prepare(audio: Audio, rate: int, threshold: float = 0.02) -> Audio:
-    """Trim a rendered piece to its sound (10 ms kept before, 40 ms after) and normalize its peak to 1.
-
-    Synthesizers pad each sentence with their own, differing silence; trimming makes hearth's pause
-    the only one. A 5 ms fade at both ends keeps the cut from clicking.
-    """
-    x = np.asarray(audio, dtype=np.float32).reshape(-1)
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    if peak < 1e-4:
-        return np.zeros(0, dtype=np.float32)
-    loud = np.flatnonzero(np.abs(x) > threshold * peak)
-    start = max(0, int(loud[0]) - rate // 100)
-    end = min(x.size, int(loud[-1]) + rate // 25)
-    out = x[start:end] / peak
-    fade = min(out.size // 2, rate // 200)
-    if fade > 0:
-        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
-        out[:fade] *= ramp
-        out[-fade:] *= ramp[::-1]
-    return out.astype(np.float32)
 
 
 def _reason(exc: BaseException) -> tuple[str, str]:
@@ -129,17 +105,15 @@ class StreamingSpeaker:
         self.notices = notices
         self.idle_release_s = idle_release_s
         self._pause_s = sentence_pause_s(rate)
-        self._cache: OrderedDict[str, Audio] = OrderedDict()
-        self._cache_samples = 0
-        self._cache_limit = int(cache_s * synthesizer.sample_rate)
+        self._cache = RenderCache(synthesizer.sample_rate, cache_s)
         self._requests: queue.Queue[_Request | object | None] = queue.Queue()
         self._ahead: deque[str] = deque(maxlen=AHEAD_MAX)  # first pieces of likely lines, to render when idle
-        self._ahead_inflight = False  # a guess is being rendered right now
+        self._ahead_inflight = False  # a guess is being rendered right now ...
+        self._ahead_text = ""  # ... this one: a say() of it waits for it, rather than rendering it twice
         self._pieces: queue.Queue[_Piece | _End | None] = queue.Queue(maxsize=3)
         self._events: queue.Queue[SpeakerEvent] = queue.Queue()
         self._generation = 0
         self._lock = threading.Lock()
-        self._cache_lock = threading.Lock()
         self._synth_epoch = 0  # bumped when a stop hands synthesis to a fresh thread
         self._inflight: _Request | None = None  # the request whose piece is being synthesized now
         self._closed = False
@@ -161,7 +135,7 @@ class StreamingSpeaker:
             raise RuntimeError("speaker is closed")
         with self._lock:
             self._requests.put(_Request(self._generation, utterance_id, text, soft))
-            if self._ahead_inflight:  # never wait behind a guess: a fresh thread takes over at once
+            if self._ahead_inflight and self._ahead_text != pieces(text)[0].text:  # never wait behind another guess
                 self._ahead_inflight = False
                 self._synth_epoch += 1
                 self._synth_thread = self._start_synthesis(self._synth_epoch, None)
@@ -172,9 +146,8 @@ class StreamingSpeaker:
         if self._closed or not split:
             return
         head = split[0].text
-        with self._cache_lock:
-            if head in self._cache:
-                return
+        if head in self._cache:
+            return
         with self._lock:
             if head in self._ahead:
                 return
@@ -244,11 +217,9 @@ class StreamingSpeaker:
     def _render(self, request: _Request, text: str, epoch: int) -> Audio | None:
         """One piece, trimmed and normalized, from the cache when hearth said it before; None when a
         stop handed synthesis to another thread meanwhile (this one must then touch nothing)."""
-        with self._cache_lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                return cached
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
         with self._lock:
             self._inflight = request
         try:
@@ -260,19 +231,7 @@ class StreamingSpeaker:
                     self._inflight = None
         if superseded:
             return None
-        return self._keep(text, raw)
-
-    def _keep(self, text: str, raw: Audio) -> Audio:
-        """Trim and normalize a rendered piece, and keep it in the bounded cache."""
-        audio = prepare(raw, self.synthesizer.sample_rate)
-        with self._cache_lock:
-            if text not in self._cache:
-                self._cache[text] = audio
-                self._cache_samples += audio.size
-            while self._cache_samples > self._cache_limit and len(self._cache) > 1:
-                _, old = self._cache.popitem(last=False)
-                self._cache_samples -= old.size
-        return audio
+        return self._cache.keep(text, raw)
 
     def _render_ahead(self, epoch: int) -> bool:
         """Render one guessed piece into the cache; False when a say() took over meanwhile (this
@@ -281,10 +240,9 @@ class StreamingSpeaker:
             if not self._ahead or epoch != self._synth_epoch:
                 return epoch == self._synth_epoch
             text = self._ahead.popleft()
-            with self._cache_lock:
-                if text in self._cache:
-                    return True
-            self._ahead_inflight = True
+            if text in self._cache:
+                return True
+            self._ahead_inflight, self._ahead_text = True, text
         try:
             raw = self.synthesizer.synthesize(text)
         except Exception:  # noqa: BLE001 - a failed guess costs nothing; the real say() reports failures
@@ -295,7 +253,7 @@ class StreamingSpeaker:
             if current:
                 self._ahead_inflight = False
         if raw is not None:
-            self._keep(text, raw)
+            self._cache.keep(text, raw)
         return current
 
     # ---- playback thread
