@@ -188,7 +188,10 @@ class Listening:
         runtime.print(f"hearth: speech recognition cannot keep up on this computer; switching to {reason}.\n"
                       f"  fix: close other programs that use the processor, or start with --engine {recognizer.name}")
         while getattr(self.microphone, "backlog_s", 0.0) > 0.2 and not self.microphone.ended:
-            block = self.microphone.read(timeout=0.0)
+            try:
+                block = self.microphone.read(timeout=0.0)
+            except DeviceError:
+                break  # gone: the next step's read finds out and handles it
             if block is None:
                 break
             self._advance(runtime, block)
