@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from asrbench import hearth_material as hm  # noqa: E402
 from asrbench.material import TUNE_VOICES, available, coffee_orders, librispeech, read_16k, trim  # noqa: E402
-from asrbench.streams import Item, as_pcm, build  # noqa: E402
+from asrbench.streams import Item, as_pcm, build, item_of  # noqa: E402
 
 
 def main() -> int:
@@ -85,8 +85,7 @@ def main() -> int:
                                   "items": [[item.tag, [item.expect[0], [list(kv) for kv in item.expect[1]]] if item.expect else None, list(span)]
                                             for item, span in zip(stream.items, stream.spans)]}) + "\n")
             for evidence in recognizer.evidence:
-                middle = (evidence.start_s + evidence.end_s) / 2
-                index = next((i for i, (a, b) in enumerate(stream.spans) if a - 0.3 <= middle <= b + 0.5), None)
+                index = item_of(stream, evidence.start_s, evidence.end_s)
                 item = stream.items[index] if index is not None else None
                 match = intents.match(evidence.phrase, context, enforce_wake=True) if evidence.phrase else None
                 got = None if match is None else [match.intent, sorted((k, str(v)) for k, v in match.slots.items())]

@@ -99,5 +99,62 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and not (len(sys.argv) > 2 and sys.argv[2] == "search"):
     sys.exit(main(sys.argv[1:]))
+
+
+# ---------------------------------------------------------------- the search over rules
+
+
+def accepts_rule(r: Record, rule: dict[str, float]) -> bool:
+    if r["no_speech"] > rule["no_speech"]:
+        return False
+    if r["free_parsed"]:
+        return True
+    if r["constrained_logprob"] is None or r["got"] is None:
+        return False
+    noisy = r.get("above_floor_db", 99.0) < rule["noisy_below_db"]
+    margin = rule["margin_noisy"] if noisy else rule["margin"]
+    return r["constrained_logprob"] >= r["free_logprob"] - margin and r["word_distance"] <= rule["distance"]
+
+
+def score_rule(jobs: list[Record], per_job: dict[str, list[Record]], rule: dict[str, float]) -> dict[str, float]:
+    global accepts
+    saved = accepts
+    accepts = lambda r, margin, distance, no_speech: accepts_rule(r, rule)  # noqa: E731
+    try:
+        totals: dict[str, float] = defaultdict(float)
+        for job in jobs:
+            counts = evaluate(job, per_job[job["job"]], 0, 0, 0)
+            kind = job["job"].split("/")[0]
+            key = "talk" if kind in ("talk", "libri") else f"{kind}/{job['condition']}"
+            for name, value in counts.items():
+                totals[f"{key}:{name}"] += value
+        return totals
+    finally:
+        accepts = saved
+
+
+def search(path: Path) -> None:
+    jobs, records = load(path)
+    per_job: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        per_job[r["job"]].append(r)
+    rows = []
+    for margin in (0.5, 0.75, 1.0, 1.25):
+        for margin_noisy in (margin, margin + 0.5, margin + 1.0):
+            for distance in (0.5, 0.75, 1.0, 1.5):
+                for no_speech in (0.5, 0.7, 0.9):
+                    for noisy_below in (20.0,):
+                        rule = {"margin": margin, "margin_noisy": margin_noisy, "distance": distance, "no_speech": no_speech, "noisy_below_db": noisy_below}
+                        t = score_rule(jobs, per_job, rule)
+                        acc = {k: t[f"{k}:right"] / max(1, t[f"{k}:commands"]) for k in ("hearth/clean", "hearth/babble10", "coffee/clean", "coffee/babble10")}
+                        wrong = sum(t[f"{k}:wrong"] for k in ("hearth/clean", "hearth/babble10")) / max(1, t["hearth/clean:commands"] + t["hearth/babble10:commands"])
+                        rows.append((t["talk:false"], t["hearth/babble10:false"] + t["coffee/babble10:false"], -sum(acc.values()), rule, acc, wrong))
+    rows.sort(key=lambda r: (r[0], r[1] > 2, r[2]))
+    for fa, stray, _, rule, acc, wrong in rows[:25]:
+        print(f"talk FA {int(fa)} babble-stray FA {int(stray)} wrong {wrong:.1%} " + " ".join(f"{k} {v:.1%}" for k, v in acc.items()) + f"  {rule}")
+
+
+if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[2] == "search":
+    search(Path(sys.argv[1]))

@@ -71,7 +71,7 @@ def test_taught_phrasing_is_heard_nine_times_in_ten(intents: IntentSet, context:
     for offset in range(0, len(pcm), 640):
         found += listener.feed(pcm[offset : offset + 640])
     found += listener.flush()
-    heard = [[d.intent for d in found if a - 0.3 <= (d.start_s + d.end_s) / 2 <= b + 0.5] for a, b in spans]
+    heard = [[d.intent for d in found if min(b + 0.3, d.end_s) - max(a - 0.3, d.start_s) > 0] for a, b in spans]
     right = sum(h == [intent] for h in heard)
     assert not [h for h in heard if h and h != [intent]], heard  # never a wrong action
     assert right >= 9, f"{right} of 10: {heard}"

@@ -134,8 +134,11 @@ class SegmenterSettings:
     speech_on: float = 0.5  # Silero probability that opens a segment
     speech_off: float = 0.3  # ... and that keeps it open
     above_floor_on_db: float = 12.0  # level over the room's noise floor that opens a segment
-    above_floor_off_db: float = 4.0  # ... and that keeps it open (level averaged over `smooth_frames`)
-    smooth_frames: int = 3
+    # ... and that keeps it open, the level averaged over `smooth_frames` (160 ms): low enough for
+    # the quiet syllables of a command, high enough that talk in the background (a few dB over
+    # the floor) does not keep a segment open after the command.
+    above_floor_off_db: float = 7.0
+    smooth_frames: int = 5
     floor_window_s: float = 8.0
     floor_percentile: float = 15.0
 
