@@ -64,6 +64,16 @@ def test_its_own_words_are_not_taken_as_a_barge_in(tmp_path: Path) -> None:
     assert end.index == 0
 
 
+def test_a_session_that_makes_no_sound_has_no_echo_to_guard_against(tmp_path: Path) -> None:
+    """Muted or written to files, hearth's words never reach the microphone: nothing is dropped."""
+    speaker = SlowSpeaker()
+    app = bootstrap(tmp_path, speaker=speaker, chimes=SilentChimes(), clock=FakeClock(), out=io.StringIO(), names=("Alex", "Sam"))
+    source = listening(app, ScriptedMicrophone(60, on_end=speaker.finish_all), ScriptedRecognizer({20: "ready for the next question"}),
+                       speech_audible=False, chimes_audible=False)
+    app.run(source, lambda: app.start("thirty_six_questions"))
+    assert speaker.stops >= 1 and len(speaker.said) >= 2  # the plain command cut the welcome short
+
+
 def test_once_hearth_is_quiet_a_plain_command_is_acted_on(tmp_path: Path) -> None:
     speaker = PrintSpeaker()  # every prompt ends at once: after the echo tail, hearth listens fully
     app = bootstrap(tmp_path, speaker=speaker, chimes=SilentChimes(), clock=FakeClock(), out=io.StringIO(), names=("Alex", "Sam"))
