@@ -36,7 +36,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,21 @@ def _busy(stop: Any) -> None:
         sum(i * i for i in range(10_000))
 
 
+@contextmanager
+def machine_load(load: str) -> Iterator[None]:
+    """"idle", or "one core busy": a process spinning on one core, as the recognizer does in a session."""
+    stop_busy = multiprocessing.Event()
+    worker = multiprocessing.Process(target=_busy, args=(stop_busy,), daemon=True) if load != "idle" else None
+    if worker:
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker:
+            stop_busy.set()
+            worker.join(5)
+
+
 def first_audio(lines: list[str]) -> tuple[dict[tuple[str, str, str], list[float]], dict[str, Any]]:
     """{(family, cached?, load): [latency s]}, and the stop figures per family."""
     from assistant.speech.factory import open_synthesizer
@@ -200,38 +216,32 @@ def first_audio(lines: list[str]) -> tuple[dict[tuple[str, str, str], list[float
     stops: dict[str, Any] = {}
     uid = 0
     for load in ("idle", "one core busy"):
-        stop_busy = multiprocessing.Event()
-        worker = multiprocessing.Process(target=_busy, args=(stop_busy,), daemon=True) if load != "idle" else None
-        if worker:
-            worker.start()
-        speakers = {f: (StreamingSpeaker(open_synthesizer(f, 125, io.StringIO()), out := TimedOutput(SoundDeviceOutput()),
-                                         notices=io.StringIO()), out) for f in FAMILIES}
-        try:
-            for cached in ("uncached", "cached", "right after stop()"):
-                for index, text in enumerate(lines):
-                    for family, (speaker, output) in speakers.items():
-                        if cached == "right after stop()":  # barge-in: a reply while a line is cut
+        with machine_load(load):
+            speakers = {f: (StreamingSpeaker(open_synthesizer(f, 125, io.StringIO()), out := TimedOutput(SoundDeviceOutput()),
+                                             notices=io.StringIO()), out) for f in FAMILIES}
+            try:
+                for cached in ("uncached", "cached", "right after stop()"):
+                    for index, text in enumerate(lines):
+                        for family, (speaker, output) in speakers.items():
+                            if cached == "right after stop()":  # barge-in: a reply while a line is cut
+                                uid += 1
+                                speaker.say(lines[(index + 1) % len(lines)] + " " + text, uid)
+                                _wait_sound(output, uid)
+                                time.sleep(0.3)
+                                speaker.stop()
                             uid += 1
-                            speaker.say(lines[(index + 1) % len(lines)] + " " + text, uid)
+                            started = time.perf_counter()
+                            speaker.say(text if cached != "right after stop()" else text.upper(), uid)
                             _wait_sound(output, uid)
-                            time.sleep(0.3)
+                            latencies.setdefault((family, cached, load), []).append(output.first_sound[uid] - started)
                             speaker.stop()
-                        uid += 1
-                        started = time.perf_counter()
-                        speaker.say(text if cached != "right after stop()" else text.upper(), uid)
-                        _wait_sound(output, uid)
-                        latencies.setdefault((family, cached, load), []).append(output.first_sound[uid] - started)
-                        speaker.stop()
-                        _settle(speaker)
-            if load == "idle":
-                stops = {f: _stop_figures(speaker, output, lines[0]) for f, (speaker, output) in speakers.items()}
-                stops["device_latency_s"] = _device_latency()
-        finally:
-            for speaker, _ in speakers.values():
-                speaker.close()
-            if worker:
-                stop_busy.set()
-                worker.join(5)
+                            _settle(speaker)
+                if load == "idle":
+                    stops = {f: _stop_figures(speaker, output, lines[0]) for f, (speaker, output) in speakers.items()}
+                    stops["device_latency_s"] = _device_latency()
+            finally:
+                for speaker, _ in speakers.values():
+                    speaker.close()
     return latencies, stops
 
 
@@ -246,11 +256,7 @@ def looking_ahead(lines: list[str]) -> dict[tuple[str, str, str], list[float]]:
     latencies: dict[tuple[str, str, str], list[float]] = {}
     uid = 20_000
     for load in ("idle", "one core busy"):
-        stop_busy = multiprocessing.Event()
-        worker = multiprocessing.Process(target=_busy, args=(stop_busy,), daemon=True) if load != "idle" else None
-        if worker:
-            worker.start()
-        try:
+        with machine_load(load):
             for condition in ("prepared while the previous line played", "unforeseen, while guesses render"):
                 for family in FAMILIES:
                     output = TimedOutput(SoundDeviceOutput())
@@ -278,10 +284,6 @@ def looking_ahead(lines: list[str]) -> dict[tuple[str, str, str], list[float]]:
                             _settle(speaker)
                     finally:
                         speaker.close()
-        finally:
-            if worker:
-                stop_busy.set()
-                worker.join(5)
     return latencies
 
 
