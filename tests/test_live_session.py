@@ -9,6 +9,7 @@ records and analyses.
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,44 @@ def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> N
     assert heard_intents(hearth) == ["time_left", "done_turn"], hearth.lines
     chimes = [e.kind for e in timeline(sound) if e.kind != "speech"]
     assert chimes == ["turn_start", "turn_end"] * 4, chimes
+
+
+def _pactl(va: object, *args: str) -> str:
+    result = subprocess.run(["pactl", *args], env=va.env, check=True, capture_output=True, text=True, timeout=20)  # type: ignore[attr-defined]
+    return result.stdout
+
+
+def test_a_microphone_that_goes_away_pauses_the_turn_and_it_carries_on_when_it_is_back(tmp_path: Path) -> None:
+    """The virtual microphone is pulled out mid-turn, then plugged back in. PulseAudio moves a stream
+    whose source is unloaded to another source (here a speaker's monitor) rather than ending it, so
+    pulling it out is done as a device does it: the source falls silent (suspended), then goes away
+    (unloaded) while hearth tries it again, then comes back (loaded). The turn is 15 s; it is gone
+    for longer than that, and the turn must still be running, paused, when it is back."""
+    with virtual_audio() as va:
+        env = pulse_env(va.env) | {"PULSE_SOURCE": "hearth_mic"}  # this microphone, not whatever is the default
+        exercises = short_exercises(tmp_path / "exercises", 0.25)
+        hearth = HearthProcess(["start", "check_in", "--data-dir", str(tmp_path / "data"), "--names", "Alex", "Sam",
+                                "--exercises", str(exercises), "--debug-transcripts", "--rate", "190"], env)
+        try:
+            turn = hearth.wait_for(r"^\[timer: 0:15 of 0:15\]", timeout=120)
+            module = next(line.split()[0] for line in _pactl(va, "list", "short", "modules").splitlines() if "module-remap-source" in line)
+            _pactl(va, "suspend-source", "hearth_mic", "1")
+            lost = hearth.wait_for("microphone stopped working", timeout=30, after=turn)
+            _pactl(va, "unload-module", module)
+            gone_until = time.monotonic() + 16.0  # longer than the whole turn; hearth retries every few seconds meanwhile
+            while time.monotonic() < gone_until:
+                assert hearth.proc.poll() is None, "\n".join(hearth.lines)
+                time.sleep(0.5)
+            _pactl(va, "load-module", "module-remap-source", "source_name=hearth_mic", "master=hearth_mic_feed.monitor",
+                    "source_properties=device.description=hearth_mic")
+            back = hearth.wait_for("microphone is working again", timeout=30, after=lost)
+            resumed = hearth.wait_for(r"^\[timer: 0:1[0-5] of 0:15\]", timeout=30, after=back)
+            say(va, hearth, "juniper, that's all from me")  # heard again: Alex finishes early
+            hearth.wait_for("Over to you, Sam", timeout=60, after=resumed)
+        finally:
+            hearth.stop()
+    text = "\n".join(hearth.lines)
+    assert hearth.count("microphone stopped working") == 1, text  # said once, however many retries failed
+    assert hearth.lines.index(next(line for line in hearth.lines if line.startswith("[timer paused at"))) > turn, text
+    assert not any("Over to you, Sam" in line for line in hearth.lines[:back]), text  # the turn did not run out while it was gone
+    assert heard_intents(hearth) == ["done_turn"], text

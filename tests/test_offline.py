@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.app import FakeClock, build_app, run_text
+from assistant.bootstrap import bootstrap
+from assistant.clock import FakeClock
+from assistant.typed import run_text
 
 
 def test_a_session_opens_no_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,7 +24,7 @@ def test_a_session_opens_no_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: refuse(None, a))  # type: ignore[arg-type]
     out = io.StringIO()
-    app = build_app(tmp_path, clock=FakeClock(), out=out, names=("Alex", "Sam"))
+    app = bootstrap(tmp_path, clock=FakeClock(), out=out, names=("Alex", "Sam"))
     run_text(app, ["start the ten minute question", ":wait 700", "juniper what is a bid for connection"])
     app.close()
     assert "Here is the question" in out.getvalue()

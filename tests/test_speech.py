@@ -14,7 +14,8 @@ import pytest
 from speech_fakes import RATE, RecordingOutput, ToneSynthesizer, sound_runs
 
 from assistant import engine
-from assistant.app import SilentChimes, build_app
+from assistant.bootstrap import bootstrap
+from assistant.runtime import SilentChimes
 from assistant.errors import ConfigError
 from assistant.speech import base
 from assistant.speech.base import SOFT_GAIN, SpeakerEvent, check_rate_volume, sentence_pause_s
@@ -22,7 +23,8 @@ from assistant.speech.chunking import FIRST_PIECE_MAX, pieces, split_sentences
 from assistant.speech.factory import create_speaker
 from assistant.speech.playback import BLOCK_S, device_arg
 from assistant.speech.printer import PrintSpeaker
-from assistant.speech.streaming import StreamingSpeaker, prepare
+from assistant.speech.cache import prepare
+from assistant.speech.streaming import StreamingSpeaker
 
 THREE = "First one here. The second sentence is longer than that. Third."
 
@@ -104,7 +106,7 @@ def test_print_speaker_prints_and_finishes_at_once() -> None:
 
 def test_the_app_passes_say_soft_to_the_speaker(tmp_path) -> None:  # type: ignore[no-untyped-def]
     speaker = PrintSpeaker()
-    app = build_app(tmp_path / "data", speaker=speaker, chimes=SilentChimes(), out=io.StringIO())
+    app = bootstrap(tmp_path / "data", speaker=speaker, chimes=SilentChimes(), out=io.StringIO())
     try:
         app.execute(engine.Say("One minute left.", 1, soft=True))
         app.execute(engine.Say("Welcome.", 2))
@@ -333,3 +335,79 @@ def test_a_stop_during_a_slow_synthesis_does_not_delay_the_next_reply() -> None:
     assert still_rendering
     assert (first, second) == (("finished", 1, True, ""), ("finished", 2, False, ""))
     assert output.frames(2) > 0
+
+
+# ---- rendering ahead (prepare) -------------------------------------------------------------------
+
+
+def test_prepare_renders_the_first_piece_ahead_and_the_line_then_starts_from_the_cache() -> None:
+    synthesizer = ToneSynthesizer()
+    output = RecordingOutput()
+    speaker = _speaker(output, synthesizer)
+    line = "Alex, question 1 is for you. Anyone in the world could join you for dinner. Who would you invite?"
+    head = pieces(line)[0].text
+    speaker.prepare(line)
+    speaker.prepare(line)  # asked twice, rendered once
+    deadline = threading.Event()
+    for _ in range(500):
+        if synthesizer.calls:
+            break
+        deadline.wait(0.01)
+    assert synthesizer.calls == [head] and not output.blocks  # rendered, not played
+    speaker.say(line, 1)
+    _events(speaker, 1)
+    speaker.close()
+    assert synthesizer.calls.count(head) == 1 and len(synthesizer.calls) == len(pieces(line))
+
+
+def test_a_line_said_while_a_guess_renders_does_not_wait_for_it() -> None:
+    release = threading.Event()
+    rendering = threading.Event()
+
+    class SlowGuess(ToneSynthesizer):
+        def synthesize(self, text: str):  # type: ignore[no-untyped-def]
+            if "guess" in text:
+                rendering.set()
+                release.wait(30)
+            return super().synthesize(text)
+
+    synthesizer = SlowGuess()
+    output = RecordingOutput()
+    speaker = _speaker(output, synthesizer)
+    speaker.prepare("A guess that takes long.")
+    assert rendering.wait(10)
+    speaker.say("Okay, one minute more.", 1)
+    event = speaker.events().get(timeout=30)
+    still_guessing = not release.is_set()
+    release.set()
+    for _ in range(1000):  # the guess still lands in the cache, from the thread that gave way
+        if "A guess that takes long." in speaker._cache:
+            break
+        threading.Event().wait(0.01)
+    speaker.say("A guess that takes long.", 2)
+    _events(speaker, 1)
+    speaker.close()
+    assert still_guessing and event == ("finished", 1, False, "")
+    assert synthesizer.calls.count("A guess that takes long.") == 1
+
+
+def test_the_line_being_guessed_is_not_rendered_twice_when_it_is_said() -> None:
+    release = threading.Event()
+    rendering = threading.Event()
+
+    class SlowGuess(ToneSynthesizer):
+        def synthesize(self, text: str):  # type: ignore[no-untyped-def]
+            if "guess" in text and not rendering.is_set():
+                rendering.set()
+                release.wait(30)
+            return super().synthesize(text)
+
+    synthesizer = SlowGuess()
+    speaker = _speaker(RecordingOutput(), synthesizer)
+    speaker.prepare("The guess comes true.")
+    assert rendering.wait(10)
+    speaker.say("The guess comes true.", 1)  # exactly what is being rendered: it waits for it
+    release.set()
+    assert _events(speaker, 1) == [("finished", 1, False, "")]
+    speaker.close()
+    assert synthesizer.calls == ["The guess comes true."]

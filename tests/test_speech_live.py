@@ -18,7 +18,7 @@ from speech_fakes import TeeOutput, locate, sound_runs
 from virtual_audio import SECOND_SPEAKER, VirtualAudio, virtual_audio
 
 from assistant import engine
-from assistant.app import build_app
+from assistant.bootstrap import bootstrap
 from assistant.audio import resample
 from assistant.chimes import ChimePlayer
 from assistant.speech.base import DEFAULT_RATE_WPM, SpeakerEvent
@@ -163,12 +163,12 @@ def test_the_acknowledgement_chime_plays_before_the_reply() -> None:
     """Effects [Chime, Say] through the runtime: the chime is heard to its end, then the speech."""
     from live_harness import timeline
 
-    from assistant.session import ChimesBeforeSpeech
+    from assistant.bootstrap import ChimesBeforeSpeech
 
     with virtual_audio() as va, va.in_process():
         rec = _record(va)
         speaker = create_speaker(notices=io.StringIO())
-        app = build_app(va.directory / "data", speaker=speaker, chimes=ChimesBeforeSpeech(ChimePlayer()), out=io.StringIO())
+        app = bootstrap(va.directory / "data", speaker=speaker, chimes=ChimesBeforeSpeech(ChimePlayer()), out=io.StringIO())
         try:
             app.execute(engine.Chime("acknowledged"))
             app.execute(engine.Say("Here is the next question for you both.", 1))

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.app import FakeClock, build_app, run_text
+from assistant.bootstrap import bootstrap
+from assistant.clock import FakeClock
+from assistant.typed import run_text
 from assistant.errors import StoreError
 from assistant.repair import repair
 from assistant.store import (
@@ -279,7 +281,7 @@ def test_text_mode_never_writes_what_was_typed(tmp_path):
     ) + "\n"
     # in-process, so the fake clock's session is saved (the CLI's --fake-clock never saves)
     out = io.StringIO()
-    app = build_app(data, clock=FakeClock(), out=out, names=("Alex", "Sam"))
+    app = bootstrap(data, clock=FakeClock(), out=out, names=("Alex", "Sam"))
     try:
         run_text(app, script.splitlines())
     finally:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.app import FakeClock, build_app, run_text
+from assistant.bootstrap import bootstrap
+from assistant.clock import FakeClock
+from assistant.typed import run_text, typed
 from assistant.errors import StoreDamaged, StoreError, StoreLocked, StoreUnwritable
 from assistant.repair import repair
 from assistant.datafolder import LOCK_NAME, classify
@@ -209,7 +211,7 @@ def test_repair_on_a_full_disk_changes_nothing(small_disk: Path, hearth_cli) -> 
 
 def _thirty_six(data: Path) -> tuple:
     out = io.StringIO()
-    app = build_app(data, clock=FakeClock(), out=out, names=("Alex", "Sam"))
+    app = bootstrap(data, clock=FakeClock(), out=out, names=("Alex", "Sam"))
     run_text(app, ["start the thirty six questions", "next question", "next question"])  # question 2
     return app, out
 
@@ -220,14 +222,14 @@ def test_a_full_disk_mid_session_is_said_once_and_nothing_is_lost(small_disk: Pa
     try:
         filler = fill(small_disk)
         for _ in range(6):
-            app.typed("next question")  # questions 3, 4 and 5: each save fails
+            typed(app, "next question")  # questions 3, 4 and 5: each save fails
         assert app.state.session is not None and "Alex, question 5 is for you." in out.getvalue()
         notices = [line for line in out.getvalue().splitlines() if "cannot save progress" in line]
         assert notices == ["hearth: cannot save progress: the disk is full. The session goes on; hearth keeps your place"
                            " in memory and saves it as soon as it can."]
         filler.unlink()
-        app.typed("next question")  # Sam's turn on question 5: nothing new to save
-        app.typed("next question")  # question 6: this change saves everything that waited
+        typed(app, "next question")  # Sam's turn on question 5: nothing new to save
+        typed(app, "next question")  # question 6: this change saves everything that waited
         assert "hearth: progress saved again." in out.getvalue()
     finally:
         app.close()
@@ -243,8 +245,8 @@ def test_a_full_disk_is_retried_while_nothing_else_changes(small_disk: Path) -> 
     app, out = _thirty_six(data)
     try:
         filler = fill(small_disk)
-        app.typed("next question")
-        app.typed("next question")  # question 3: its place cannot be saved
+        typed(app, "next question")
+        typed(app, "next question")  # question 3: its place cannot be saved
         filler.unlink()
         assert app.store.unsaved is not None
         app.clock.sleep(10)
@@ -261,13 +263,13 @@ def test_a_folder_that_turns_read_only_mid_session_is_survived(tmp_path: Path) -
     app, out = _thirty_six(data)
     try:
         app.store.conn.execute("PRAGMA query_only = ON")
-        app.typed("next question")
-        app.typed("next question")
+        typed(app, "next question")
+        typed(app, "next question")
         assert "hearth: cannot save progress: the data folder cannot be written." in out.getvalue()
         assert out.getvalue().count("cannot save progress") == 1
         app.store.conn.execute("PRAGMA query_only = OFF")
-        app.typed("next question")
-        app.typed("next question")  # question 4: a change to save
+        typed(app, "next question")
+        typed(app, "next question")  # question 4: a change to save
         assert "progress saved again" in out.getvalue()
     finally:
         app.close()
@@ -280,7 +282,7 @@ def test_what_cannot_be_saved_by_the_end_is_said(tmp_path: Path) -> None:
     data = tmp_path / "data"
     app, out = _thirty_six(data)
     app.store.conn.execute("PRAGMA query_only = ON")
-    app.typed("next question")
-    app.typed("next question")
+    typed(app, "next question")
+    typed(app, "next question")
     app.close()
     assert "hearth could not save tonight's last changes: the data folder cannot be written." in out.getvalue()

@@ -222,17 +222,15 @@ def test_one_wait_covers_back_to_back_turns(tmp_path):
     between one turn's end and the next one's start)."""
     import io
 
-    from assistant.app import (
-        FakeClock,
-        SilentChimes,
-        build_app,
-        run_text,
-    )
+    from assistant.bootstrap import bootstrap
+    from assistant.clock import FakeClock
+    from assistant.runtime import SilentChimes
+    from assistant.typed import run_text
     from assistant.speech.printer import PrintSpeaker
 
     out = io.StringIO()
     chimes = SilentChimes()
-    app = build_app(tmp_path / "data", speaker=PrintSpeaker(), chimes=chimes, clock=FakeClock(), out=out, names=("Alex", "Sam"))
+    app = bootstrap(tmp_path / "data", speaker=PrintSpeaker(), chimes=chimes, clock=FakeClock(), out=out, names=("Alex", "Sam"))
     try:
         run_text(app, ["start our check in", ":wait 240"])
         assert app.state.session is None, out.getvalue()
@@ -332,10 +330,12 @@ def test_thirty_six_questions_resume_after_the_process_is_killed(tmp_path, heart
 def test_history_shows_the_sessions(tmp_path, hearth_cli):
     import io
 
-    from assistant.app import FakeClock, build_app, run_text
+    from assistant.bootstrap import bootstrap
+    from assistant.clock import FakeClock
+    from assistant.typed import run_text
 
     data = tmp_path / "data"
-    app = build_app(data, clock=FakeClock(), out=io.StringIO(), names=("Alex", "Sam"))  # in-process: saved
+    app = bootstrap(data, clock=FakeClock(), out=io.StringIO(), names=("Alex", "Sam"))  # in-process: saved
     try:
         run_text(app, ["start our check in", ":wait 240", "start the appreciation practice", "stop here"])
     finally:

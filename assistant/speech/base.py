@@ -60,6 +60,10 @@ class Speaker(Protocol):
     def stop(self) -> None:
         """Cut the current utterance and drop the queued ones (each still gets an interrupted event)."""
 
+    def prepare(self, text: str) -> None:
+        """`text` will probably be said soon: render its start ahead, in memory, if this speaker
+        keeps a cache (a no-op otherwise). It must never delay a say()."""
+
     def events(self) -> queue.Queue[SpeakerEvent]:
         """The queue SpeakerEvents are delivered on."""
 

@@ -35,6 +35,9 @@ class PrintSpeaker:
     def stop(self) -> None:
         """Nothing is ever pending."""
 
+    def prepare(self, text: str) -> None:
+        """Printing needs no head start."""
+
     def events(self) -> queue.Queue[SpeakerEvent]:
         """Where SpeakerEvents arrive."""
         return self._events

@@ -17,16 +17,21 @@ Why it is built this way:
 - Rendered pieces of hearth's own prompt text are kept in a bounded in-memory cache (never on disk),
   so a repeated question or "one minute left" starts at once. Nothing the couple says reaches a
   speaker: it only ever gets hearth's lines.
+- prepare(text) renders the first piece of a line the runtime expects to say soon (foresight.py)
+  into that cache, on the synthesis thread when it has nothing else to do, so a reply never waits
+  behind a guess: a say() that arrives while a guess renders hands the work to a fresh synthesis
+  thread at once (as stop() does), and the guess still lands in the cache.
 - A failure (synthesizer error, device lost) ends that utterance with a "failed" event and a one-line
   notice; the threads live on and the next utterance tries again, so the session never crashes here.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import sys
 import threading
-from collections import OrderedDict
+from collections import deque
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -36,11 +41,17 @@ from assistant.errors import HearthError
 from assistant.speech.base import (
     DEFAULT_RATE_WPM, DEFAULT_VOLUME, SOFT_GAIN, Audio, SpeakerEvent, Synthesizer, check_rate_volume, sentence_pause_s,
 )
+from assistant.speech.cache import CACHE_SECONDS, RenderCache
 from assistant.speech.chunking import pieces
 from assistant.speech.playback import BLOCK_S, AudioOutput
 
-CACHE_SECONDS = 240.0
-"""Audio kept in the in-memory cache, at most (about 20 MB at 22050 Hz)."""
+log = logging.getLogger("hearth")
+
+AHEAD_MAX = 8
+"""Guessed lines waiting to be rendered ahead, at most; older guesses give way to newer ones."""
+
+_WAKE = object()
+"""Tells the synthesis thread that a guess is waiting (it otherwise sleeps on its requests)."""
 
 
 @dataclass(frozen=True)
@@ -62,28 +73,6 @@ class _Piece:
 class _End:
     request: _Request
     failure: str = ""
-
-
-def prepare(audio: Audio, rate: int, threshold: float = 0.02) -> Audio:
-    """Trim a rendered piece to its sound (10 ms kept before, 40 ms after) and normalize its peak to 1.
-
-    Synthesizers pad each sentence with their own, differing silence; trimming makes hearth's pause
-    the only one. A 5 ms fade at both ends keeps the cut from clicking.
-    """
-    x = np.asarray(audio, dtype=np.float32).reshape(-1)
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    if peak < 1e-4:
-        return np.zeros(0, dtype=np.float32)
-    loud = np.flatnonzero(np.abs(x) > threshold * peak)
-    start = max(0, int(loud[0]) - rate // 100)
-    end = min(x.size, int(loud[-1]) + rate // 25)
-    out = x[start:end] / peak
-    fade = min(out.size // 2, rate // 200)
-    if fade > 0:
-        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
-        out[:fade] *= ramp
-        out[-fade:] *= ramp[::-1]
-    return out.astype(np.float32)
 
 
 def _reason(exc: BaseException) -> tuple[str, str]:
@@ -116,15 +105,15 @@ class StreamingSpeaker:
         self.notices = notices
         self.idle_release_s = idle_release_s
         self._pause_s = sentence_pause_s(rate)
-        self._cache: OrderedDict[str, Audio] = OrderedDict()
-        self._cache_samples = 0
-        self._cache_limit = int(cache_s * synthesizer.sample_rate)
-        self._requests: queue.Queue[_Request | None] = queue.Queue()
+        self._cache = RenderCache(synthesizer.sample_rate, cache_s)
+        self._requests: queue.Queue[_Request | object | None] = queue.Queue()
+        self._ahead: deque[str] = deque(maxlen=AHEAD_MAX)  # first pieces of likely lines, to render when idle
+        self._ahead_inflight = False  # a guess is being rendered right now ...
+        self._ahead_text = ""  # ... this one: a say() of it waits for it, rather than rendering it twice
         self._pieces: queue.Queue[_Piece | _End | None] = queue.Queue(maxsize=3)
         self._events: queue.Queue[SpeakerEvent] = queue.Queue()
         self._generation = 0
         self._lock = threading.Lock()
-        self._cache_lock = threading.Lock()
         self._synth_epoch = 0  # bumped when a stop hands synthesis to a fresh thread
         self._inflight: _Request | None = None  # the request whose piece is being synthesized now
         self._closed = False
@@ -146,6 +135,24 @@ class StreamingSpeaker:
             raise RuntimeError("speaker is closed")
         with self._lock:
             self._requests.put(_Request(self._generation, utterance_id, text, soft))
+            if self._ahead_inflight and self._ahead_text != pieces(text)[0].text:  # never wait behind another guess
+                self._ahead_inflight = False
+                self._synth_epoch += 1
+                self._synth_thread = self._start_synthesis(self._synth_epoch, None)
+
+    def prepare(self, text: str) -> None:
+        """Render the start of a line hearth will probably say soon into the cache, when idle."""
+        split = pieces(text)
+        if self._closed or not split:
+            return
+        head = split[0].text
+        if head in self._cache:
+            return
+        with self._lock:
+            if head in self._ahead:
+                return
+            self._ahead.append(head)
+        self._requests.put(_WAKE)
 
     def stop(self) -> None:
         """Cut the current utterance within one block, and drop the queued ones."""
@@ -179,7 +186,16 @@ class StreamingSpeaker:
     def _synth_loop(self, epoch: int, orphan: _Request | None) -> None:
         if orphan is not None:  # taking over after a stop: the cut request ends first
             self._pieces.put(_End(orphan))
-        while (request := self._requests.get()) is not None:
+        while True:
+            if self._ahead and self._requests.empty():
+                if not self._render_ahead(epoch):
+                    return  # superseded while guessing: a fresh thread carries on
+                continue
+            request = self._requests.get()
+            if request is None:
+                break
+            if not isinstance(request, _Request):
+                continue  # a wake-up: the guesses are looked at above
             try:
                 for piece in pieces(request.text):
                     if self._stale(request):
@@ -201,11 +217,9 @@ class StreamingSpeaker:
     def _render(self, request: _Request, text: str, epoch: int) -> Audio | None:
         """One piece, trimmed and normalized, from the cache when hearth said it before; None when a
         stop handed synthesis to another thread meanwhile (this one must then touch nothing)."""
-        with self._cache_lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                return cached
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
         with self._lock:
             self._inflight = request
         try:
@@ -217,14 +231,30 @@ class StreamingSpeaker:
                     self._inflight = None
         if superseded:
             return None
-        audio = prepare(raw, self.synthesizer.sample_rate)
-        with self._cache_lock:
-            self._cache[text] = audio
-            self._cache_samples += audio.size
-            while self._cache_samples > self._cache_limit and len(self._cache) > 1:
-                _, old = self._cache.popitem(last=False)
-                self._cache_samples -= old.size
-        return audio
+        return self._cache.keep(text, raw)
+
+    def _render_ahead(self, epoch: int) -> bool:
+        """Render one guessed piece into the cache; False when a say() took over meanwhile (this
+        thread then only keeps what it rendered, and leaves)."""
+        with self._lock:
+            if not self._ahead or epoch != self._synth_epoch:
+                return epoch == self._synth_epoch
+            text = self._ahead.popleft()
+            if text in self._cache:
+                return True
+            self._ahead_inflight, self._ahead_text = True, text
+        try:
+            raw = self.synthesizer.synthesize(text)
+        except Exception:  # noqa: BLE001 - a failed guess costs nothing; the real say() reports failures
+            log.debug("rendering a likely line ahead failed", exc_info=True)
+            raw = None
+        with self._lock:
+            current = epoch == self._synth_epoch
+            if current:
+                self._ahead_inflight = False
+        if raw is not None:
+            self._cache.keep(text, raw)
+        return current
 
     # ---- playback thread
 
