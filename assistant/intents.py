@@ -139,12 +139,17 @@ def number_words(n: int) -> str:
     return _TENS[tens] + ("" if ones == 0 else " " + _ONES[ones])
 
 
+# Typed British spellings of template words; a recognizer hears the same sound as the word on the right.
+_SPELLINGS = {"counselling": "counseling", "counsellor": "counselor", "counsellors": "counselors"}
+
+
 def normalize(text: str) -> list[str]:
     """Lower-case words the matcher compares: digits spelled out, hyphens split, punctuation gone."""
     text = text.lower().replace("\u2019", "'").replace("-", " ")
     text = re.sub(r"\d+", lambda m: f" {number_words(int(m.group()))} " if int(m.group()) < 100 else " ", text)
     text = re.sub(r"[^a-z' ]+", " ", text)
-    return [word.strip("'") for word in text.split() if word.strip("'")]
+    words = [word.strip("'") for word in text.split() if word.strip("'")]
+    return [_SPELLINGS.get(word, word) for word in words]
 
 
 # ---------------------------------------------------------------- intents
@@ -170,6 +175,12 @@ class Intent:
     help: str
     where: str
     wake_in: frozenset[str]  # contexts where, spoken, it must be addressed by the wake name
+    # slot values a template sets by itself (hassil's `slots:`), one mapping per template, in order:
+    # "when should we get help" names no topic in its words, yet means topic=when_to_get_help
+    fixed_slots: tuple[Mapping[str, str | int], ...] = ()
+
+    def slots_of(self, index: int) -> Mapping[str, str | int]:
+        return self.fixed_slots[index] if index < len(self.fixed_slots) else {}
 
     def live_in(self, context: str) -> bool:
         return ANY in self.contexts or context in self.contexts
@@ -261,14 +272,14 @@ class IntentSet:
         for order, intent in enumerate(self.live(context)):
             if enforce_wake and not addressed and self.needs_wake(intent, context):
                 continue
-            for template in intent.templates:
+            for index, template in enumerate(intent.templates):
                 for end, slots, skipped in _match(template, body, 0, self.lists, self.fillers):
                     trailing = _trailing_fillers(body, end, self.fillers)
                     if trailing < 0:  # words after the template that are not fillers: no match
                         continue
                     skipped += trailing
                     score = round(1.0 / (1.0 + 0.1 * skipped), 3)
-                    candidate = Match(intent.name, dict(slots), score, addressed)
+                    candidate = Match(intent.name, {**intent.slots_of(index), **dict(slots)}, score, addressed)
                     key = (skipped, order)
                     if best is None or key < best[:2]:
                         best = (skipped, order, candidate)
@@ -478,14 +489,33 @@ def _parse_intent(name: str, parent: LDict, spec: Any, lists: Mapping[str, SlotL
     templates = spec.get("templates")
     if not isinstance(templates, list) or not templates:
         raise ContentError(f"{at}: intent '{name}' needs a non-empty 'templates:' list")
-    parsed = []
-    for template in templates:
-        if not isinstance(template, str):
-            raise ContentError(f"{where(template, at)}: a template is a phrase in quotes, got {template!r}")
+    parsed: list[Node] = []
+    fixed: list[Mapping[str, str | int]] = []
+    for template, slots in _template_entries(templates, at):
         node = parse_template(template, where(template, at))
         for slot in _slots_in(node):
             if slot not in lists:
                 raise ContentError(f"{where(template, at)}: template uses {{{slot}}} but no list '{slot}' is defined")
         parsed.append(node)
+        fixed.append(slots)
     help_text = str(spec.get("help") or " ".join(expand(parsed[0], lists)[0]))
-    return Intent(name, frozenset(contexts), tuple(parsed), help_text, at, frozenset(wake_in))
+    return Intent(name, frozenset(contexts), tuple(parsed), help_text, at, frozenset(wake_in), tuple(fixed))
+
+
+def _template_entries(templates: list[Any], at: str) -> Iterator[tuple[str, Mapping[str, str | int]]]:
+    """A template is a phrase, or a group `{templates: [...], slots: {name: value}}` whose phrases
+    all set those slot values (hassil's intent-level `slots:`)."""
+    for entry in templates:
+        if isinstance(entry, str):
+            yield entry, {}
+            continue
+        if not isinstance(entry, LDict) or set(entry) != {"templates", "slots"}:
+            raise ContentError(f"{where(entry, at)}: a template is a phrase in quotes, or a group with 'templates:' and 'slots:'")
+        slots = entry["slots"]
+        if not isinstance(slots, LDict) or not slots or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in slots.values()):
+            raise ContentError(f"{entry.where_of('slots')}: 'slots' maps slot names to fixed values, like topic: when_to_get_help")
+        group = entry["templates"]
+        if not isinstance(group, list) or not group or not all(isinstance(t, str) for t in group):
+            raise ContentError(f"{entry.where_of('templates')}: 'templates' in a group is a non-empty list of phrases in quotes")
+        for template in group:
+            yield template, {str(k): v for k, v in slots.items()}
