@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from . import engine
-from .engine import Effect, Event, Heard, SpeechFinished, State, Tick
+from .checks import require_consistent
+from .engine import Effect, Event, Heard, NotLive, SpeechFinished, State, Tick
 from .errors import HearthError
 from .exercises import Catalog, load_catalog
 from .intents import IntentSet, load_intents
@@ -117,21 +118,6 @@ def partner_names(store: Store, override: tuple[str, str] | None = None) -> tupl
     return (saved.get("partner_a", DEFAULT_NAMES[0]), saved.get("partner_b", DEFAULT_NAMES[1]))
 
 
-def help_texts(intents: IntentSet) -> dict[str, str]:
-    """What "what can I say" answers in each context, from the intents' own help phrases."""
-    texts: dict[str, str] = {}
-    for context in ("idle", "prompt", "turn"):
-        phrases = [intent.help for intent in intents.live(context) if intent.name not in ("yes", "no", "help")]
-        listing = ", ".join(phrases[:-1]) + (", or " + phrases[-1] if len(phrases) > 1 else "".join(phrases))
-        if context == "turn":
-            texts[context] = f"While a timer runs, start with {intents.wake_name}, then say: {listing}."
-        elif context == "idle":
-            texts[context] = f"You can say: {listing}. Begin with {intents.wake_name} for anything but starting."
-        else:
-            texts[context] = f"You can say: {listing}."
-    return texts
-
-
 # ---------------------------------------------------------------- the app
 
 
@@ -189,12 +175,15 @@ class App:
     def typed(self, line: str) -> None:
         """Text mode: one typed command. Typing is always addressed, so no wake name is needed."""
         match = self.intents.match(line, self.context)
-        if match is None and self.context == "idle":
-            match = self.intents.match(line, "any")  # e.g. "next question" typed with nothing running
         if match is None:
-            self.print("(not understood here: say 'what can I say' for the commands)")
-            return
-        self.dispatch(Heard(match.intent, match.slots))
+            other = self.intents.match(line, "any")  # a command, but not one live now: "next question" with nothing running
+            if other is None:
+                ask = self.catalog.phrases.help.get("help", "help")
+                self.print(f"(not understood here: say '{ask}' for the commands)")
+                return
+            self.dispatch(NotLive(other.intent))
+        else:
+            self.dispatch(Heard(match.intent, match.slots))
         self.poll_speaker()
 
     def start(self, exercise: str, minutes: float | None = None) -> None:
@@ -270,9 +259,11 @@ def build_app(
 ) -> App:
     """Wire an App from real or fake parts; content errors surface here, at start-up."""
     intents = load_intents(list(intent_paths) or None, wake_name)
-    catalog = load_catalog(exercise_paths)
+    catalog = load_catalog(exercise_paths, intents)
+    require_consistent(intents, catalog)
     store = Store(data_dir)
-    settings = engine.Settings(partners=partner_names(store, names), help_by_context=help_texts(intents), wake_name=intents.wake_name)
+    crisis_line = store.settings().get("crisis_line", "")
+    settings = engine.Settings(partners=partner_names(store, names), crisis_line=crisis_line)
     if reprompt_s:
         settings = replace(settings, first_reprompt_s=reprompt_s[0], second_reprompt_s=reprompt_s[1])
     state = engine.State(catalog=catalog, settings=settings, progress=store.progress())

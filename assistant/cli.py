@@ -13,8 +13,10 @@ from . import __version__, diagnostics
 from .app import FakeClock, RealClock, build_app, partner_names, run_text
 from .asr.select import ENGINES, open_recognizer
 from .errors import ConfigError, ContentError, DeviceError, HearthError
+from .checks import Problem, problems
 from .exercises import check_paths, load_catalog
 from .intents import CONTEXTS, load_intents
+from .phrasebook import Phrasebook
 from .store import Store, default_data_dir, repair
 from .tts import DEFAULT_RATE_WPM, DEFAULT_VOLUME, Speaker
 
@@ -217,12 +219,25 @@ def _setup(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _check(args: argparse.Namespace, data_dir: Path) -> int:
-    if args.paths:
-        ids = check_paths(args.paths)
-    else:
-        ids = list(load_catalog(args.exercises).exercises)
+    """Each file on its own (the first error, with file:line), then everything across files."""
     intents = load_intents(args.intents or None, args.wake_name)
-    print(f"ok: {len(ids)} exercises ({', '.join(ids)}); {len(intents.intents)} intents")
+    ids = check_paths(args.paths, Phrasebook.of(intents)) if args.paths else []
+    catalog = load_catalog(list(args.exercises) + list(args.paths), intents)
+    found = problems(intents, catalog)
+    try:
+        from .asr.pocketsphinx_engine import PocketSphinxRecognizer
+        from .asr.select import require_known_words
+
+        require_known_words(intents, PocketSphinxRecognizer().unknown_words)
+    except ContentError as error:
+        found.append(Problem(error.message, error.fix))
+    for problem in found:
+        print(f"hearth: {problem.message}\n  fix: {problem.fix}", file=sys.stderr)
+    if found:
+        return ContentError.exit_code
+    ids = ids or list(catalog.exercises)
+    print(f"ok: {len(ids)} exercises ({', '.join(ids)}); {len(intents.intents)} intents; every explanation and exercise"
+          " can be reached by voice, and the recognizer knows every word")
     return 0
 
 

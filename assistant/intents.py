@@ -423,7 +423,10 @@ def _build(docs: list[LDict], wake_override: str | None) -> IntentSet:
         for item in doc.get("fillers", []) or []:
             fillers.update(normalize(str(item)))
         for name, spec in (doc.get("lists") or {}).items():
-            lists[name] = _parse_list(name, spec, doc.where_of(name))
+            parsed = _parse_list(name, spec, doc.where_of(name))
+            if doc.get("extends") == BUILTIN and name in lists:  # a new exercise's spoken name joins the built-in ones
+                parsed = SlotList(name, lists[name].values + parsed.values)
+            lists[name] = parsed
         intents = doc.get("intents")
         if not isinstance(intents, LDict):
             raise ContentError(f"{doc.source}:1: the file needs an 'intents:' mapping")
@@ -509,8 +512,10 @@ def _template_entries(templates: list[Any], at: str) -> Iterator[tuple[str, Mapp
         if isinstance(entry, str):
             yield entry, {}
             continue
-        if not isinstance(entry, LDict) or set(entry) != {"templates", "slots"}:
-            raise ContentError(f"{where(entry, at)}: a template is a phrase in quotes, or a group with 'templates:' and 'slots:'")
+        if not isinstance(entry, LDict):
+            raise ContentError(f"{where(entry, at)}: a template is a phrase in quotes, got {entry!r}")
+        if set(entry) != {"templates", "slots"}:
+            raise ContentError(f"{entry.where}: a template group has exactly 'templates:' (phrases) and 'slots:' (fixed values)")
         slots = entry["slots"]
         if not isinstance(slots, LDict) or not slots or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in slots.values()):
             raise ContentError(f"{entry.where_of('slots')}: 'slots' maps slot names to fixed values, like topic: when_to_get_help")

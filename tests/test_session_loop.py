@@ -136,4 +136,4 @@ def test_once_hearth_is_quiet_a_plain_command_is_acted_on(tmp_path: Path) -> Non
     loop = VoiceLoop(app, ScriptedMicrophone(clock, 80), CommandListener(recognizer, app.intents, app.context))
     loop.run()
     assert app.state.session is not None and app.state.session.index == first_question + 1
-    assert speaker.spoken[-1].startswith("Sam, question 1")
+    assert speaker.spoken[-1] == "Now Sam."  # question 1, handed over to the second partner

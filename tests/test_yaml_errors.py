@@ -279,16 +279,32 @@ def test_new_exercise_file_loads_from_a_folder(tmp_path):
     assert len(catalog.exercises) == 8
 
 
+NEW_NAME = """\
+extends: builtin
+lists:
+  exercise:
+    values:
+      - in: "[the | our] gratitude minute"
+        out: gratitude_minute
+intents: {}
+"""
+
+
 def test_new_exercise_runs_in_text_mode_without_code_changes(tmp_path, hearth_cli):
     folder = tmp_path / "exercises"
     folder.mkdir()
     (folder / "gratitude.yaml").write_text(NEW_EXERCISE)
+    name = tmp_path / "names.yaml"
+    name.write_text(NEW_NAME)
     data = tmp_path / "data"
-    checked = hearth_cli(["check", folder])
+    unnamed = hearth_cli(["check", "--exercises", folder])
+    assert unnamed.returncode != 0  # nothing can start it by voice yet
+    assert f"{folder / 'gratitude.yaml'}:1: exercise 'gratitude_minute' cannot be started by voice" in unnamed.stderr
+    checked = hearth_cli(["check", "--exercises", folder, "--intents", name])
     assert checked.returncode == 0, checked.stderr
     result = hearth_cli(
-        ["start", "gratitude_minute", "--text", "--mute", "--fake-clock", "--exercises", folder, "--data-dir", data, "--names", "Alex", "Sam"],
-        stdin="I'm done\nI'm done\n:wait 61\n",
+        ["--text", "--mute", "--fake-clock", "--exercises", folder, "--intents", name, "--data-dir", data, "--names", "Alex", "Sam"],
+        stdin="start the gratitude minute\nI'm done\nI'm done\n:wait 61\nstart our daily check in\n",
     )
     assert result.returncode == 0, result.stderr
     expected = [
@@ -301,6 +317,7 @@ def test_new_exercise_runs_in_text_mode_without_code_changes(tmp_path, hearth_cl
         "hearth: That was the gratitude minute. Goodnight.",
     ]
     lines = result.stdout.splitlines()
+    assert any("Time for a short check-in." in line for line in lines[-4:]), result.stdout  # the built-in names still work
     positions = [lines.index(line) for line in expected]
     assert positions == sorted(positions), result.stdout
 
