@@ -83,6 +83,9 @@ def make_parser() -> argparse.ArgumentParser:
     _voice_options(setup, suppress=True)
     setup.add_argument("first", nargs="?", help="the first partner's name")
     setup.add_argument("second", nargs="?", help="the second partner's name")
+    setup.add_argument("--crisis-line", metavar="TEXT",
+                       help='your local crisis line as hearth should say it, e.g. "988, the Suicide and Crisis Lifeline"'
+                            ' (default: "your local emergency number"; "" resets it)')
     check = command("check", "validate exercise files (default: the built-in ones) and intent files")
     check.add_argument("paths", nargs="*", type=Path, help="exercise files or folders")
     intents = command("intents", "print the phrases hearth listens for")
@@ -133,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     return handlers.get(args.command, _session)(args, data_dir)
 
 
-PREFERENCES = {"wake_name": str, "voice": str, "rate": int, "volume": float}
+PREFERENCES = {"wake_name": str, "voice": str, "rate": int, "volume": float, "crisis_line": str}
 
 
 def _apply_preferences(args: argparse.Namespace, data_dir: Path) -> None:
@@ -203,6 +206,8 @@ def _setup(args: argparse.Namespace, data_dir: Path) -> int:
         from .tts import resolve_voice
 
         resolve_voice(preferences["voice"])  # an unknown voice fails now, not on Thursday evening
+    if preferences["crisis_line"] is not None and len(preferences["crisis_line"]) > 100:
+        raise ConfigError("the crisis line is read aloud: keep it under 100 characters", 'hearth setup --crisis-line "988, the Suicide and Crisis Lifeline"')
     if preferences["wake_name"] is not None:
         load_intents(args.intents or None, preferences["wake_name"])  # validates the name
     store = Store(data_dir)
@@ -260,7 +265,8 @@ def _history(args: argparse.Namespace, data_dir: Path) -> int:
     names = partner_names(store)
     print(f"{names[0]} and {names[1]}: check-in streak {streak} day{'s' if streak != 1 else ''}")
     if not rows:
-        print("No sessions yet. Say 'start our check in' to begin.")
+        start = Phrasebook.of(load_intents(args.intents or None, args.wake_name)).help.get("start")
+        print(f"No sessions yet. Say '{start}' to begin." if start else "No sessions yet.")
     for row in rows:
         title = catalog.exercises[row.exercise].title if row.exercise in catalog.exercises else row.exercise
         if row.ended_at is None:

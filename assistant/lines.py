@@ -67,8 +67,14 @@ MODES = ("idle", "speaking", "waiting", "timing", "paused", "confirming")
 
 @dataclass(frozen=True)
 class InfoTopic:
+    """An explanation, in pages: the first is said when asked, "tell us more" gives the next."""
+
     title: str
-    text: str  # may hold {wake} and {crisis_line}, filled in when spoken
+    pages: tuple[str, ...]  # may hold {wake} and {crisis_line}, filled in when spoken
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.pages)
 
 
 @dataclass(frozen=True)
@@ -118,10 +124,14 @@ def load_info(path: Path, phrases: Phrasebook) -> dict[str, InfoTopic]:
         raise ContentError(f"{path}:1: needs a 'topics:' mapping")
     result = {}
     for name, spec in topics.items():
-        if not isinstance(spec, LDict) or not isinstance(spec.get("say"), str) or not isinstance(spec.get("title"), str):
+        if not isinstance(spec, LDict) or "say" not in spec or not isinstance(spec.get("title"), str):
             raise ContentError(f"{topics.where_of(name)}: topic '{name}' needs 'title:' and 'say:' text")
         spec.only(("title", "say"), f"topic '{name}'")
-        text = " ".join(str(spec["say"]).split())
-        check_placeholders(text, set(EVERYWHERE), spec.where_of("say"))
-        result[name] = InfoTopic(str(spec["title"]), text)
+        raw = spec["say"]
+        pages = [raw] if isinstance(raw, str) else raw
+        if not isinstance(pages, list) or not pages or not all(isinstance(p, str) and p.strip() for p in pages):
+            raise ContentError(f"{spec.where_of('say')}: 'say' is a text, or a list of pages (the first is said, 'more' gives the next)")
+        for page in pages:
+            check_placeholders(page, set(EVERYWHERE), where(page, spec.where_of("say")))
+        result[name] = InfoTopic(str(spec["title"]), tuple(" ".join(page.split()) for page in pages))
     return result

@@ -130,6 +130,8 @@ class _PlanBuilder:
         if only is not None:
             pairs = pairs[:1]
         for turn_in_item, (partner, listener) in enumerate(pairs):
+            if only == "resumed":
+                turn_in_item = 1  # the other partner answered this item on an earlier evening
             self.labels = {**self.labels, "partner": partner, "turn_in_item": turn_in_item}
             variant: Variant = only or ("say" if turn_in_item == 0 else "then")
             self.run(step.steps, {**values, "partner": partner, "listener": listener}, variant, item)

@@ -250,12 +250,3 @@ def topic(m: Move, event: Event) -> None:
     cursor = m.state.progress.get(key, 0) % len(pool.items)
     m.save(key, (cursor + 1) % len(pool.items))
     m.say(pool.items[cursor].text, soft=m.session.phase == "timing")
-
-
-def info(m: Move, event: Event) -> None:
-    assert isinstance(event, Heard)
-    found = m.state.catalog.info.get(str(event.slots.get("topic", "")))
-    if found is None:
-        m.line("no_info")
-    else:
-        m.say(m.fill(found.text))

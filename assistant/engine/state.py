@@ -62,7 +62,7 @@ class Listing:
     """What "tell us more" continues: the rest of a list, and the line that reads a page of it."""
 
     items: tuple[str, ...]
-    line: str  # "more_page" or "exercises_page"
+    line: str  # "more_page" or "exercises_page"; "" for the pages of an explanation, said as they are
     conjunction: str = "or"
 
 

@@ -87,13 +87,27 @@ def list_exercises(m: Move, event: Event) -> None:
     m.say(text, soft=m.mode == "timing")
 
 
+def explain(m: Move, event: Event) -> None:
+    """An explanation's first page; "tell us more" reads the next."""
+    assert isinstance(event, Heard)
+    found = m.state.catalog.info.get(str(event.slots.get("topic", "")))
+    if found is None:
+        m.line("no_info")
+        return
+    m.say(_page(m, m.fill(found.pages[0]), list(found.pages[1:]), ""))
+
+
 def more(m: Move, event: Event) -> None:
     listing = m.state.listing
     if listing is None:
         m.line("no_more")
         return
-    page, rest = list(listing.items[:3]), list(listing.items[3:])
-    text = m.fill(m.lines[listing.line], options=join_options(page, listing.conjunction))
+    per_page = 1 if listing.line == "" else 3
+    page, rest = list(listing.items[:per_page]), list(listing.items[per_page:])
+    if listing.line == "":
+        text = m.fill(page[0])
+    else:
+        text = m.fill(m.lines[listing.line], options=join_options(page, listing.conjunction))
     m.say(_page(m, text, rest, listing.line, listing.conjunction), soft=m.mode == "timing")
 
 
@@ -117,7 +131,7 @@ busy, nothing, asking, unpaused = Hint("busy"), Hint("nothing_running"), Hint("n
 no_more, no_left = Hint("no_timer_more"), Hint("no_timer_left")
 good_night = Hint("good_night", chime="acknowledged")  # "we're done for tonight" with nothing running: understood
 everywhere = {name: row(*[Do(action)] * len(MODES)) for name, action in
-              (("help", help_), ("info", a.info), ("list_exercises", list_exercises), ("more", more))}
+              (("help", help_), ("info", explain), ("list_exercises", list_exercises), ("more", more))}
 
 COMMANDS: dict[str, dict[Mode, Entry]] = {
     #                   idle                    speaking    waiting     timing      paused                  confirming
