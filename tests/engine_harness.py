@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from assistant.engine import Chime, Heard, Say, Settings, SpeechFinished, State, Tick, context, step
 from assistant.exercises import load_catalog
 
@@ -90,3 +92,13 @@ def _spoken_lines() -> dict[str, str]:
 LINES = _spoken_lines()
 
 
+
+
+@pytest.fixture
+def evening(builtin_catalog):
+    """`evening(progress=..., **settings)` makes an Evening on the built-in content."""
+
+    def make(**kwargs):
+        return Evening(builtin_catalog, **kwargs)
+
+    return make

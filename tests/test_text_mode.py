@@ -337,7 +337,7 @@ def test_thirty_six_questions_resume_after_the_process_is_killed(tmp_path, heart
         out,
         [
             "> continue the thirty six questions",
-            "hearth: Welcome back, Sam and Alex. You stopped during question three of thirty six.",
+            "hearth: Welcome back. You stopped during question three.",
             "hearth: Set one:",
             "hearth: Question 3. Do you ever practice what you will say before you make a phone call? Why, or why not?"
             " Sam, it's your turn.",  # Alex had answered question three: Sam, who had not, goes on

@@ -37,6 +37,7 @@ class Do:
 class Hint:
     line: str
     chime: ChimeKind = "not_understood"
+    names_commands: bool = False  # the line itself says what to say instead; else the options follow it
 
 
 Entry = Do | Hint | None
@@ -111,14 +112,20 @@ def more(m: Move, event: Event) -> None:
     m.say(_page(m, text, rest, listing.line, listing.conjunction), soft=m.mode == "timing")
 
 
-def refuse(m: Move, line: str, chime: ChimeKind = "not_understood") -> None:
-    """A command that does nothing now: a different chime, and what can be said instead."""
-    m.effects.append(Chime(chime))
+def refuse(m: Move, hint: Hint) -> None:
+    """A command that does nothing now: a different chime, why, and what can be said instead."""
+    m.effects.append(Chime(hint.chime))
     title = m.exercise.title if m.state.session is not None else ""
-    m.line(line, soft=m.mode == "timing", title=title, options=join_options(offered(m)[:3]))
+    text = m.fill(m.lines[hint.line], title=title)
+    options = offered(m)
+    if not hint.names_commands and options:
+        text += " " + m.fill(m.lines["help"], options=join_options(options[:3]))
+    m.say(text, soft=m.mode == "timing")
 
 
-GENERIC_HINT: dict[Mode, str] = {"idle": "nothing_running", "confirming": "confirm_stop"}  # else "not_live"
+# what a command that fits nowhere in this mode hears
+GENERIC_HINT: dict[Mode, Hint] = {"idle": Hint("nothing_running", names_commands=True), "confirming": Hint("confirm_stop", names_commands=True)}
+NOT_LIVE = Hint("not_live")
 
 # ---------------------------------------------------------------- the table
 
@@ -127,9 +134,9 @@ pause, resume, stop, end, keep = Do(a.pause), Do(a.resume), Do(a.ask_stop), Do(a
 extend = Do(a.more_time, a.has_timer, "no_timer_more")
 left = Do(a.time_left, a.has_timer, "no_timer_left")
 topic = Do(a.topic, a.has_topics, "no_topics")
-busy, nothing, asking, unpaused = Hint("busy"), Hint("nothing_running"), Hint("not_asking"), Hint("not_paused")
-no_more, no_left = Hint("no_timer_more"), Hint("no_timer_left")
-good_night = Hint("good_night", chime="acknowledged")  # "we're done for tonight" with nothing running: understood
+busy, nothing = Hint("busy", names_commands=True), GENERIC_HINT["idle"]
+asking, unpaused, no_more, no_left = Hint("not_asking"), Hint("not_paused"), Hint("no_timer_more"), Hint("no_timer_left")
+good_night = Hint("good_night", "acknowledged", True)  # "we're done for tonight" with nothing running: understood
 everywhere = {name: row(*[Do(action)] * len(MODES)) for name, action in
               (("help", help_), ("info", explain), ("list_exercises", list_exercises), ("more", more))}
 
@@ -142,7 +149,7 @@ COMMANDS: dict[str, dict[Mode, Entry]] = {
     "skip":         row(nothing,                skip,       skip,       skip,       skip,                   _),
     "back":         row(nothing,                back,       back,       back,       back,                   _),
     "repeat":       row(nothing,                again,      again,      again,      again,                  _),
-    "pause":        row(nothing,                pause,      pause,      pause,      Hint("already_paused"), _),
+    "pause":        row(nothing,                pause,      pause,      pause,      Hint("already_paused", names_commands=True), _),
     "resume":       row(nothing,                unpaused,   unpaused,   unpaused,   resume,                 keep),
     "more_time":    row(nothing,                no_more,    no_more,    extend,     extend,                 _),
     "time_left":    row(nothing,                no_left,    no_left,    left,       left,                   _),
@@ -196,8 +203,8 @@ def _command(m: Move, event: Heard, current: Mode) -> None:
 def _not_live(m: Move, intent: str, current: Mode) -> None:
     entry = COMMANDS.get(intent, {}).get(current)
     if isinstance(entry, Hint):
-        refuse(m, entry.line, entry.chime)
+        refuse(m, entry)
         return
     refusal = entry.refusal(m) if isinstance(entry, Do) else None
-    refuse(m, refusal or GENERIC_HINT.get(current, "not_live"))
+    refuse(m, Hint(refusal) if refusal else GENERIC_HINT.get(current, NOT_LIVE))
 
