@@ -31,7 +31,7 @@ from assistant.engine import (
 )
 from assistant.plan import PlanRequest, compile_plan
 
-from engine_harness import LINES, PARTNERS, RETURNING, Evening, all_chimes, chimes, evening, said  # noqa: F401 (evening: a fixture)
+from engine_harness import LINES, PARTNERS, Evening, all_chimes, chimes, evening, said  # noqa: F401 (evening: a fixture)
 
 # what a refused command adds: the three commands that matter at that moment
 PROMPT_OPTIONS = "You can say ready for the next question, repeat the question, or we're done for tonight."
