@@ -33,7 +33,7 @@ def run_script(hearth_cli, data, lines: list[str]):
     result = hearth_cli(session_args(data), stdin="\n".join(lines) + "\n")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert "not understood" not in result.stdout, result.stdout
+    assert "(not understood here" not in result.stdout, result.stdout
     return result.stdout
 
 
@@ -236,6 +236,64 @@ def test_not_understood_and_help(tmp_path, hearth_cli):
             "(not understood here",
         ],
     )
+
+
+def test_asking_for_help_when_it_matters(tmp_path, hearth_cli):
+    data = tmp_path / "data"
+    saved = hearth_cli(["setup", "--crisis-line", "988, the Suicide and Crisis Lifeline", "--data-dir", data])
+    assert saved.returncode == 0, saved.stderr
+    for question in ("juniper, when should we get help", "should we see a therapist", "what is counselling", "where can we find support"):
+        out = run_script(hearth_cli, data, [question, "juniper, tell us more"])
+        assert_in_order(out, [
+            f"> {question}",
+            "[chime: acknowledged]",
+            "hearth: Asking for help is a sign of care, not of failure. Safety comes first. If anyone is having thoughts of"
+            " harming themselves or of suicide, please contact 988, the Suicide and Crisis Lifeline right now.",
+            "> juniper, tell us more",
+            "hearth: It may be time to see a couples therapist",
+        ])
+        assert "domestic violence service" in out and "criticism, contempt, defensiveness, and stonewalling" in out
+
+
+def test_help_then_more_and_good_night(tmp_path, hearth_cli):
+    out = run_script(hearth_cli, tmp_path / "data", ["juniper, what can I say", "juniper, tell us more", "start our daily check in",
+                                                    ":wait 10", "juniper, go back", "juniper, we're done for tonight",
+                                                    "we're done for tonight"])
+    assert_in_order(out, [
+        "hearth: You can say start our daily check in, juniper, what can we do, or juniper, when should we get help."
+        " For more, say juniper, tell us more.",
+        "> juniper, tell us more",
+        "hearth: You can also say continue the thirty six questions.",
+        "> juniper, go back",  # not a command during a turn
+        "[chime: not understood]",
+        "hearth: Not just now. You can say juniper, that's all from me, juniper, how much time do we have left,"
+        " or juniper, hold on a moment.",
+        "> juniper, we're done for tonight",
+        "hearth: Okay, we'll stop here. Thank you both.",
+        "> we're done for tonight",
+        "[chime: acknowledged]",
+        "hearth: Good night, you two.",
+    ])
+
+
+def test_a_returning_couple_hears_one_sentence_and_the_36_questions_note_the_time(tmp_path, hearth_cli):
+    data = tmp_path / "data"
+    run_script(hearth_cli, data, ["start our daily check in", ":wait 240"])
+    again = run_script(hearth_cli, data, ["start our daily check in"])
+    assert_in_order(again, ["> start our daily check in", "hearth: Check-in time, Sam and Alex.", "hearth: Over to you, Sam."])
+    assert "Welcome" not in again
+    out = run_script(hearth_cli, data, ["start the thirty six questions", ":wait 600", "next question", ":wait 360", "next question",
+                                       "next question"])
+    assert_in_order(out, [
+        "hearth: Question 1.",
+        "> next question",
+        "hearth: Now Sam.",  # ten minutes in: no note yet
+        "> next question",
+        "hearth: You have spent about fifteen minutes on this set. There's no rush: you can stop here and save the rest for"
+        " another evening.",
+        "hearth: Question 2.",
+    ])
+    assert out.count("about fifteen minutes on this set") == 1
 
 
 def test_one_wait_covers_back_to_back_turns(tmp_path):
