@@ -53,11 +53,13 @@ class Phrasebook:
 
 
 def join_options(phrases: Iterable[str], conjunction: str = "or") -> str:
-    """['a', 'b', 'c'] -> 'a, b, or c'; two -> 'a, or b' (a pause before the second choice)."""
+    """['a', 'b', 'c'] -> 'a, b, or c'; two -> 'a, or b' (a pause before the second choice).
+    Phrases with commas of their own ('yes, stop') are set apart with semicolons instead."""
     items = list(phrases)
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + f", {conjunction} " + items[-1]
+    comma = ";" if any("," in item for item in items) else ","
+    return f"{comma} ".join(items[:-1]) + f"{comma} {conjunction} " + items[-1]
 
 
 def resolve_commands(tree: Any, phrases: Phrasebook) -> Any:

@@ -193,7 +193,8 @@ def run_voice(args: argparse.Namespace, data_dir: Path) -> int:
             if args.command == "start":
                 app.start(args.exercise, args.minutes)
             else:
-                app.print(f"Listening. Say \"start our daily check in\", or \"{app.intents.wake_name}, what can we do\".")
+                book = app.catalog.phrases  # the taught phrases, never hard-coded ones
+                app.print(f"Listening. Say \"{book.spoken('start', 'idle')}\", or \"{book.spoken('list_exercises', 'idle')}\".")
 
         loop.run(ready)
     finally:

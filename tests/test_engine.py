@@ -35,7 +35,7 @@ from engine_harness import LINES, PARTNERS, Evening, all_chimes, chimes, evening
 
 # what a refused command adds: the three commands that matter at that moment
 PROMPT_OPTIONS = "You can say ready for the next question, repeat the question, or we're done for tonight."
-TURN_OPTIONS = "You can say juniper, that's all from me, juniper, how much time do we have left, or juniper, hold on a moment."
+TURN_OPTIONS = "You can say juniper, that's all from me; juniper, how much time do we have left; or juniper, hold on a moment."
 
 
 def ended(effects) -> list[SessionEnded]:
@@ -625,14 +625,14 @@ def test_help_names_three_commands_for_the_moment_and_more_gives_the_rest(evenin
     ev = evening()
     effects = ev.hear("help")
     assert effects[0] == Chime("acknowledged")
-    assert said(effects) == ["You can say start our daily check in, juniper, what can we do, or juniper, when should we get help."
+    assert said(effects) == ["You can say start our daily check in; juniper, what can we do; or juniper, when should we get help."
                              " For more, say juniper, tell us more."]
     assert said(ev.hear("more")) == ["You can also say continue the thirty six questions."]
     assert said(ev.hear("more")) == [LINES["no_more"]]
     ev.start("check_in")
     ev.wait(5)
     turn_help = said(ev.hear("help"))[0]  # in a turn, commands need the wake name
-    assert turn_help.startswith("You can say juniper, that's all from me, juniper, how much time do we have left, or juniper, hold on a moment.")
+    assert turn_help.startswith("You can say juniper, that's all from me; juniper, how much time do we have left; or juniper, hold on a moment.")
     assert "give us a topic" not in turn_help + " ".join(said(ev.hear("more")))  # the check-in has no topics to give
     ev.hear("pause")
     assert said(ev.hear("help"))[0].startswith("You can say keep going please, we're done for tonight, or how much time do we have left.")
@@ -640,7 +640,7 @@ def test_help_names_three_commands_for_the_moment_and_more_gives_the_rest(evenin
     ev.hear("stop")
     ev.start("thirty_six_questions")
     ev.hear("stop")
-    assert said(ev.hear("help")) == ["You can say yes, stop, or no, keep going."]
+    assert said(ev.hear("help")) == ["You can say yes, stop; no, keep going; or when should we get help."]
     assert ev.session.confirming
 
 

@@ -70,7 +70,7 @@ def test_not_live_during_a_turn_is_soft_and_keeps_the_timer(evening):
     effects = ev.send(NotLive("back"))
     assert all_chimes(effects) == ["not_understood"]
     assert [e.soft for e in effects if isinstance(e, Say)] == [True]
-    assert said(effects)[0].startswith("Not just now. You can say juniper, that's all from me")
+    assert said(effects)[0].startswith("Not just now. You can say juniper, that's all from me;")
     assert ev.left() == 90.0 and ev.context == "turn"
 
 
@@ -230,11 +230,20 @@ def test_the_safety_explanation_is_reachable_from_every_phrasing_of_the_help_and
             match = builtin_intents.match(f"juniper {phrase}", context, enforce_wake=True)
             assert match is not None and match.intent == "info", (phrase, context)
             assert match.slots.get("topic") in builtin_catalog.info, (phrase, context, match.slots)
-    for context, mode_ev in (("idle", Evening(builtin_catalog)),):
-        help_text = said(mode_ev.hear("help"))[0]
-        assert "when should we get help" in help_text  # help mentions that hearth can explain when to seek support
-        listing = said(mode_ev.hear("list_exercises"))[0]
-        assert "when should we get help" in listing
+    idle = Evening(builtin_catalog)
+    assert "juniper, when should we get help" in said(idle.hear("help"))[0]  # help says hearth can explain it
+    assert "juniper, when should we get help" in said(idle.hear("list_exercises"))[0]  # and so does the list
+    help_phrases = [p for p in builtin_intents.intent_phrases(next(i for i in builtin_intents.intents if i.name == "help"))]
+    for mode, ev in _in_every_mode(builtin_catalog).items():
+        for phrase in help_phrases:  # every way of asking for help, in every mode, leads to it (with "more")
+            match = builtin_intents.match(f"juniper {phrase}", ev.context, enforce_wake=True)
+            assert match is not None and match.intent == "help", (phrase, mode)
+        state, effects = step(ev.state, Heard("help"), ev.now)
+        pages = said(effects)
+        while state.listing is not None:
+            state, effects = step(state, Heard("more"), ev.now)
+            pages += said(effects)
+        assert any("when should we get help" in page for page in pages), (mode, pages)
 
 
 # ---------------------------------------------------------------- listening turns

@@ -260,13 +260,13 @@ def test_help_then_more_and_good_night(tmp_path, hearth_cli):
                                                     ":wait 10", "juniper, go back", "juniper, we're done for tonight",
                                                     "we're done for tonight"])
     assert_in_order(out, [
-        "hearth: You can say start our daily check in, juniper, what can we do, or juniper, when should we get help."
+        "hearth: You can say start our daily check in; juniper, what can we do; or juniper, when should we get help."
         " For more, say juniper, tell us more.",
         "> juniper, tell us more",
         "hearth: You can also say continue the thirty six questions.",
         "> juniper, go back",  # not a command during a turn
         "[chime: not understood]",
-        "hearth: Not just now. You can say juniper, that's all from me, juniper, how much time do we have left,"
+        "hearth: Not just now. You can say juniper, that's all from me; juniper, how much time do we have left;"
         " or juniper, hold on a moment.",
         "> juniper, we're done for tonight",
         "hearth: Okay, we'll stop here. Thank you both.",
