@@ -31,6 +31,9 @@ from .tts import Speaker, SpeakerEvent
 
 log = logging.getLogger("hearth")
 
+MAX_WAIT_S = 24 * 3600.0  # `:wait` in a text script: a day at most (inf would never end)
+SAVE_RETRY_S = 5.0  # while a save fails (disk full), try again this often even if nothing changes
+
 # ---------------------------------------------------------------- boundaries
 
 
@@ -133,6 +136,8 @@ class App:
     state: State
     session_row: int | None = None
     pending: deque[Event] = field(default_factory=deque)
+    unfinished: set[int] = field(default_factory=set)  # utterances said and not yet reported finished
+    next_save_retry: float = 0.0
     on_effect: list[Callable[[Effect], None]] = field(default_factory=list)
     on_finished: list[Callable[[int], None]] = field(default_factory=list)
     before_print: list[Callable[[], None]] = field(default_factory=list)
@@ -163,14 +168,38 @@ class App:
                 event = events.get_nowait()
             except queue.Empty:
                 return
-            for listener in self.on_finished:
-                listener(event.utterance_id)
-            self.dispatch(SpeechFinished(event.utterance_id))
+            self._speech_ended(event)
+
+    def _speech_ended(self, event: SpeakerEvent) -> None:
+        self.unfinished.discard(event.utterance_id)
+        for listener in self.on_finished:
+            listener(event.utterance_id)
+        self.dispatch(SpeechFinished(event.utterance_id))
+
+    def finish_speech(self, timeout_s: float = 60.0) -> None:
+        """Wait until everything said so far (and what it leads to) has been spoken.
+
+        On a fake clock speech takes no time, so text mode settles here before the next line; at
+        the end of input it lets the last words finish (and, with --tts-to, be written). A speaker
+        silent for `timeout_s` is given up on: closing must not hang.
+        """
+        events = self.speaker.events()
+        while self.unfinished:
+            try:
+                event = events.get(timeout=timeout_s)
+            except queue.Empty:
+                log.warning("the speaker did not finish %d utterance(s); going on", len(self.unfinished))
+                self.unfinished.clear()
+                return
+            self._speech_ended(event)
 
     def tick(self) -> None:
         self.poll_speaker()
         self.dispatch(Tick())
         self.poll_speaker()  # what the tick said may have finished already: start the next step now, not a tick late
+        if self.store.unsaved is not None and self.clock.now() >= self.next_save_retry:
+            self.next_save_retry = self.clock.now() + SAVE_RETRY_S
+            self.store.flush()
 
     def typed(self, line: str) -> None:
         """Text mode: one typed command. Typing is always addressed, so no wake name is needed."""
@@ -200,6 +229,7 @@ class App:
             listener(effect)
         if isinstance(effect, engine.Say):
             self.print(f"hearth: {effect.text}")
+            self.unfinished.add(effect.utterance)
             self.speaker.say(effect.text, effect.utterance)
         elif isinstance(effect, engine.StopSpeaking):
             self.speaker.stop()
@@ -247,6 +277,7 @@ def _clock_face(seconds: float) -> str:
 def build_app(
     data_dir: Path,
     *,
+    store: Store | None = None,
     intent_paths: Iterable[Path] = (),
     exercise_paths: Iterable[Path] = (),
     speaker: Speaker | None = None,
@@ -257,17 +288,21 @@ def build_app(
     wake_name: str | None = None,
     reprompt_s: tuple[float, float] | None = None,
 ) -> App:
-    """Wire an App from real or fake parts; content errors surface here, at start-up."""
+    """Wire an App from real or fake parts; content errors surface here, at start-up.
+
+    `store` is the caller's (an in-memory `Store.scratch` for a rehearsal); by default the real,
+    locked store in `data_dir`.
+    """
     intents = load_intents(list(intent_paths) or None, wake_name)
     catalog = load_catalog(exercise_paths, intents)
     require_consistent(intents, catalog)
-    store = Store(data_dir)
+    store = store or Store(data_dir)
     crisis_line = store.settings().get("crisis_line", "")
     settings = engine.Settings(partners=partner_names(store, names), crisis_line=crisis_line)
     if reprompt_s:
         settings = replace(settings, first_reprompt_s=reprompt_s[0], second_reprompt_s=reprompt_s[1])
     state = engine.State(catalog=catalog, settings=settings, progress=store.progress())
-    return App(
+    app = App(
         intents=intents,
         catalog=catalog,
         store=store,
@@ -277,6 +312,8 @@ def build_app(
         out=out or sys.stdout,
         state=state,
     )
+    store.notify = lambda message: app.print(f"hearth: {message}")
+    return app
 
 
 # ---------------------------------------------------------------- text mode
@@ -286,13 +323,15 @@ def run_text(app: App, lines: Iterable[str], tick_s: float = 0.2) -> None:
     """Text mode: typed commands drive the engine; timers tick in between.
 
     A line `:wait SECONDS` lets time pass (instantly on a fake clock) so a script can run a timed
-    exercise end to end. At the end of input, a real-time session keeps running until it finishes
-    or is stopped; on a fake clock the program just ends there (the session stays unfinished).
+    exercise end to end. On a fake clock speech takes no time: each line waits until what was said
+    before it has been spoken. End of input ends the evening: what is being said is finished, and
+    the caller's `app.close()` then records a running session as stopped (its place is saved).
     """
     source: queue.Queue[str | None] = queue.Queue()
     reader = threading.Thread(target=_read_lines, args=(lines, source), daemon=True)
     reader.start()
-    fake = isinstance(app.clock, FakeClock)
+    settle = app.finish_speech if isinstance(app.clock, FakeClock) else _nothing
+    settle()
     while True:
         try:
             line = source.get(timeout=tick_s)  # returns at once when a line is ready; never a busy loop
@@ -301,12 +340,14 @@ def run_text(app: App, lines: Iterable[str], tick_s: float = 0.2) -> None:
             continue
         if line is None:
             break
-        _text_line(app, line.strip(), tick_s)
+        _text_line(app, line.strip(), tick_s, settle)
         app.tick()
-    if not fake:
-        while app.state.session is not None:
-            app.clock.sleep(tick_s)
-            app.tick()
+        settle()
+    app.finish_speech()
+
+
+def _nothing() -> None:
+    pass
 
 
 def _read_lines(lines: Iterable[str], sink: queue.Queue[str | None]) -> None:
@@ -315,15 +356,22 @@ def _read_lines(lines: Iterable[str], sink: queue.Queue[str | None]) -> None:
     sink.put(None)
 
 
-def _text_line(app: App, line: str, tick_s: float) -> None:
+def _text_line(app: App, line: str, tick_s: float, settle: Callable[[], None]) -> None:
     if not line or line.startswith("#"):
         return
     if line.startswith(":wait"):
-        seconds = float(line.split()[1]) if len(line.split()) > 1 else 1.0
+        try:
+            seconds = float(line.split()[1]) if len(line.split()) > 1 else 1.0
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds <= MAX_WAIT_S:
+            app.print(f"(':wait' takes a number of seconds from 0 to {MAX_WAIT_S:.0f}, like ':wait 120')")
+            return
         end = app.clock.now() + seconds
         while app.clock.now() < end:
             app.clock.sleep(min(1.0, end - app.clock.now()) if isinstance(app.clock, FakeClock) else tick_s)
             app.tick()
+            settle()
         return
     app.print(f"> {line}")
     app.typed(line)

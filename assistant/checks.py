@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from .errors import ContentError
 from .exercises import Catalog
-from .intents import Alt, Intent, IntentSet, Node, Opt, Seq, Slot, SlotList, Word
+from .intents import Alt, Intent, IntentSet, Opt, Seq, Slot, SlotList, template_text
+from .templates import Node
 
 EXERCISE_FIX = ('add `- in: "[the] spoken name"` and `out: ID` under lists: exercise: values: in an intent file that says '
                 "`extends: builtin`, and pass it with --intents (docs/authoring.md)")
@@ -51,10 +52,10 @@ def _info_problems(info: Intent, lists: Mapping[str, SlotList], catalog: Catalog
         fixed = info.slots_of(index).get("topic")
         topics = {str(fixed)} if fixed is not None else _slot_values_in(template, "topic", lists)
         if not topics:
-            found.append(Problem(f"{info.where}: the info phrase '{unparse(template)}' names no topic, so it could only"
+            found.append(Problem(f"{info.where}: the info phrase '{template_text(template)}' names no topic, so it could only"
                                  " answer that there is nothing on it", "add `slots: {topic: NAME}` to its group, or use {topic}"))
         for topic in sorted(topics - set(catalog.info)):
-            found.append(Problem(f"{info.where}: the info phrase '{unparse(template)}' leads to topic '{topic}', which has"
+            found.append(Problem(f"{info.where}: the info phrase '{template_text(template)}' leads to topic '{topic}', which has"
                                  " no explanation", fix))
     return found
 
@@ -82,16 +83,3 @@ def _slot_values_in(node: Node, slot: str, lists: Mapping[str, SlotList]) -> set
         children = node.options if isinstance(node, Alt) else node.items
         return set().union(*(_slot_values_in(child, slot, lists) for child in children))
     return set()
-
-
-def unparse(node: Node) -> str:
-    """A template tree back in the template language, for messages."""
-    if isinstance(node, Word):
-        return node.text
-    if isinstance(node, Slot):
-        return f"{{{node.name}}}"
-    if isinstance(node, Opt):
-        return f"[{unparse(node.inner)}]"
-    if isinstance(node, Alt):
-        return "(" + " | ".join(unparse(option) for option in node.options) + ")"
-    return " ".join(unparse(item) for item in node.items)

@@ -14,13 +14,47 @@ from .app import FakeClock, RealClock, build_app, partner_names, run_text
 from .asr.select import ENGINES, open_recognizer
 from .errors import ConfigError, ContentError, DeviceError, HearthError
 from .checks import Problem, problems
-from .exercises import check_paths, load_catalog
-from .intents import CONTEXTS, load_intents
+from .exercises import Catalog, EachItem, EachPartner, Step, TurnStep, check_paths, load_catalog
+from .intents import CONTEXTS, load_intents, template_text
 from .phrasebook import Phrasebook
-from .store import Store, default_data_dir, repair
-from .tts import DEFAULT_RATE_WPM, DEFAULT_VOLUME, Speaker
+from .repair import repair
+from .store import Store, default_data_dir
+from .tts import DEFAULT_RATE_WPM, DEFAULT_VOLUME, RATE_RANGE_WPM, Speaker
 
 EXIT_BUG = 70
+MINUTES_RANGE = (1, 20)  # `--minutes`: the same whole minutes as the spoken "for five minutes" (intents/exercises.yaml)
+
+
+def _rate(text: str) -> int:
+    low, high = RATE_RANGE_WPM
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of words per minute") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use {low} to {high} words per minute (default {DEFAULT_RATE_WPM})")
+    return value
+
+
+def _volume(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: use 0 to 1 (default {DEFAULT_VOLUME})")
+    return value
+
+
+def _minutes(text: str) -> int:
+    low, high = MINUTES_RANGE
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value.is_integer() and low <= value <= high):
+        raise argparse.ArgumentTypeError(f"'{text}' is out of range: use a whole number of minutes from {low} to {high}")
+    return int(value)
 
 
 def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -42,8 +76,9 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="text mode: time passes only with ':wait SECONDS' lines (for scripts and tests)")
     parser.add_argument("--debug", action="store_true", default=default(False), help="log details to the terminal")
     parser.add_argument("--engine", choices=ENGINES, default=default("auto"),
-                        help="speech recognizer: Vosk when a model is found, else the built-in PocketSphinx (default: auto)")
-    parser.add_argument("--model", type=Path, default=default(None), help="a Vosk model folder (also $HEARTH_VOSK_MODEL, or models/)")
+                        help="speech recognizer: auto takes Whisper where installed, else Vosk where a model is found, else PocketSphinx")
+    parser.add_argument("--model", type=Path, default=default(None),
+                        help="a Whisper (CTranslate2) or Vosk model folder (also $HEARTH_WHISPER_MODEL, $HEARTH_VOSK_MODEL)")
 
 
 def _voice_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -56,8 +91,9 @@ def _voice_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--input", type=Path, default=default(None), metavar="FILE.wav",
                         help="replay a recording instead of the microphone (any rate or channels)")
     parser.add_argument("--voice", default=default(None), help="TTS voice (see `hearth voices`)")
-    parser.add_argument("--rate", type=int, default=default(None), help=f"speaking rate, words per minute (default {DEFAULT_RATE_WPM})")
-    parser.add_argument("--volume", type=float, default=default(None), help=f"speaking volume, 0 to 1 (default {DEFAULT_VOLUME})")
+    parser.add_argument("--rate", type=_rate, default=default(None),
+                        help=f"speaking rate, {RATE_RANGE_WPM[0]} to {RATE_RANGE_WPM[1]} words per minute (default {DEFAULT_RATE_WPM})")
+    parser.add_argument("--volume", type=_volume, default=default(None), help=f"speaking volume, 0 to 1 (default {DEFAULT_VOLUME})")
     parser.add_argument("--tts-to", type=Path, default=default(None), metavar="DIR", help="write each utterance to DIR as WAV instead of playing it")
     parser.add_argument("--debug-transcripts", action="store_true", default=default(False),
                         help="print each recognized command phrase to the terminal (never to a file)")
@@ -78,7 +114,8 @@ def make_parser() -> argparse.ArgumentParser:
     start = command("start", "start one exercise right away")
     _voice_options(start, suppress=True)
     start.add_argument("exercise", help="check_in, thirty_six_questions, appreciation, vulnerability, listening_turns, ten_minute_question, device_free_talk")
-    start.add_argument("--minutes", type=float, help="length of each speaking turn where the exercise allows it")
+    start.add_argument("--minutes", type=_minutes,
+                       help=f"length of each speaking turn where the exercise allows it, {MINUTES_RANGE[0]} to {MINUTES_RANGE[1]}")
     setup = command("setup", "save the partners' names and, optionally, voice preferences and the wake name")
     _voice_options(setup, suppress=True)
     setup.add_argument("first", nargs="?", help="the first partner's name")
@@ -88,16 +125,18 @@ def make_parser() -> argparse.ArgumentParser:
                             ' (default: "your local emergency number"; "" resets it)')
     check = command("check", "validate exercise files (default: the built-in ones) and intent files")
     check.add_argument("paths", nargs="*", type=Path, help="exercise files or folders")
-    intents = command("intents", "print the phrases hearth listens for")
-    intents.add_argument("--context", choices=CONTEXTS, default="idle")
-    intents.add_argument("--jsgf", action="store_true", help="print the compiled JSGF grammar instead")
+    intents = command("intents", "show what hearth listens for: each live intent's templates and a sample of its phrases")
+    intents.add_argument("--context", choices=CONTEXTS + ("any",), default="idle")
+    intents.add_argument("--sample", type=int, default=3, metavar="N", help="phrases to show per intent (default 3)")
+    intents.add_argument("--jsgf", action="store_true", help="print the compiled grammar as JSGF instead")
     history = command("history", "recent sessions and your check-in streak")
     history.add_argument("--limit", type=int, default=15)
     command("repair", "salvage a damaged progress file")
     command("devices", "list microphones and speakers")
     command("voices", "list the text-to-speech voices")
-    model = command("model", "the optional Vosk speech model")
-    model.add_argument("action", choices=("status", "download"), help="status: which engine runs and why; download: fetch and verify the English model")
+    model = command("model", "the speech models: which engine runs and why, or fetch one")
+    model.add_argument("action", choices=("status", "download"), help="status: which engine runs and why; download: fetch and verify a model")
+    model.add_argument("which", nargs="?", choices=("whisper", "vosk"), default="whisper", help="the model to download (default: whisper)")
     command("doctor", "check microphone, speaker, voice, recognition and data folder, with a fix for each problem")
     listen = command("listen", "print the commands hearth hears in a recording (the measurement interface)")
     listen.add_argument("--input", type=Path, required=True, metavar="FILE.wav", help="any WAV; converted to 16 kHz mono")
@@ -130,51 +169,86 @@ def _run(args: argparse.Namespace) -> int:
         "setup": _setup, "check": _check, "intents": _intents, "history": _history, "repair": _repair, "listen": _listen,
         "devices": lambda args, data_dir: diagnostics.show_devices(),
         "voices": lambda args, data_dir: diagnostics.show_voices(),
-        "model": lambda args, data_dir: diagnostics.model_command(args.action, args.model),
+        "model": lambda args, data_dir: diagnostics.model_command(args.action, args.which, args.engine, args.model),
         "doctor": lambda args, data_dir: diagnostics.run_doctor(data_dir, args.engine, args.model),
     }
     return handlers.get(args.command, _session)(args, data_dir)
 
 
-PREFERENCES = {"wake_name": str, "voice": str, "rate": int, "volume": float, "crisis_line": str}
+PREFERENCES: dict[str, Callable[[str], object]] = {"wake_name": str, "voice": str, "rate": _rate, "volume": _volume, "crisis_line": str}
 
 
-def _apply_preferences(args: argparse.Namespace, data_dir: Path) -> None:
+def _apply_preferences(args: argparse.Namespace, store: Store) -> None:
     """Options not given on the command line come from `hearth setup`, then from the defaults."""
-    store = Store(data_dir)
     saved = store.settings()
-    store.close()
     for name, kind in PREFERENCES.items():
         if getattr(args, name, None) is None and name in saved:
-            setattr(args, name, kind(saved[name]))
+            try:
+                setattr(args, name, kind(saved[name]))
+            except argparse.ArgumentTypeError as problem:
+                raise ConfigError(f"the saved {name} '{saved[name]}' cannot be used: {problem}", f"hearth setup --{name.replace('_', '-')} VALUE") from None
     args.rate = args.rate if args.rate is not None else DEFAULT_RATE_WPM
     args.volume = args.volume if args.volume is not None else DEFAULT_VOLUME
 
 
 def _session(args: argparse.Namespace, data_dir: Path) -> int:
-    _apply_preferences(args, data_dir)
+    """A session, typed or spoken. Everything that can be checked is checked before any device
+    opens: the folder (locked for this process), the content, the exercise and its options."""
+    rehearsal = args.fake_clock
+    if rehearsal and not args.text:
+        raise ConfigError("--fake-clock only works in text mode", "add --text")
+    store = Store.scratch(data_dir) if rehearsal else Store(data_dir)
+    try:
+        _apply_preferences(args, store)
+        catalog = load_catalog(args.exercises)
+        if args.command == "start":
+            _check_start(args, catalog)
+    except BaseException:
+        store.close()
+        raise
+    for notice in catalog.notices:
+        print(f"hearth: {notice}", file=sys.stderr)
+    if rehearsal:
+        print("hearth: fake clock: a rehearsal; nothing from this session is saved", file=sys.stderr)
     if not args.text:
         from .session import run_voice
 
-        return run_voice(args, data_dir)
+        return run_voice(args, store)
     app = build_app(
         data_dir,
+        store=store,
         intent_paths=args.intents,
         exercise_paths=args.exercises,
         speaker=_text_speaker(args),
-        clock=FakeClock() if args.fake_clock else RealClock(),
+        clock=FakeClock() if rehearsal else RealClock(),
         names=tuple(args.names) if args.names else None,
         wake_name=args.wake_name,
     )
     try:
         if args.command == "start":
-            if args.exercise not in app.catalog.exercises:
-                raise ContentError(f"there is no exercise '{args.exercise}'", f"choose one of: {', '.join(app.catalog.exercises)}")
             app.start(args.exercise, args.minutes)
         run_text(app, sys.stdin)
     finally:
         app.close()
     return 0
+
+
+def _check_start(args: argparse.Namespace, catalog: Catalog) -> None:
+    exercise = catalog.exercises.get(args.exercise)
+    if exercise is None:
+        raise ContentError(f"there is no exercise '{args.exercise}'", f"choose one of: {', '.join(catalog.exercises)}")
+    if args.minutes is not None and not _has_adjustable_turn(exercise.steps):
+        adjustable = [e.id for e in catalog.exercises.values() if _has_adjustable_turn(e.steps)]
+        raise ConfigError(f"the turns of {exercise.id} have a fixed length", f"--minutes works with: {', '.join(adjustable) or 'no exercise'}")
+
+
+def _has_adjustable_turn(steps: tuple[Step, ...]) -> bool:
+    for step in steps:
+        if isinstance(step, TurnStep) and step.adjustable:
+            return True
+        if isinstance(step, (EachPartner, EachItem)) and _has_adjustable_turn(step.steps):
+            return True
+    return False
 
 
 def _text_speaker(args: argparse.Namespace) -> Speaker | None:
@@ -206,7 +280,7 @@ def _setup(args: argparse.Namespace, data_dir: Path) -> int:
         from .tts import resolve_voice
 
         resolve_voice(preferences["voice"])  # an unknown voice fails now, not on Thursday evening
-    if preferences["crisis_line"] is not None and len(preferences["crisis_line"]) > 100:
+    if preferences["crisis_line"] is not None and len(str(preferences["crisis_line"])) > 100:
         raise ConfigError("the crisis line is read aloud: keep it under 100 characters", 'hearth setup --crisis-line "988, the Suicide and Crisis Lifeline"')
     if preferences["wake_name"] is not None:
         load_intents(args.intents or None, preferences["wake_name"])  # validates the name
@@ -228,6 +302,9 @@ def _check(args: argparse.Namespace, data_dir: Path) -> int:
     intents = load_intents(args.intents or None, args.wake_name)
     ids = check_paths(args.paths, Phrasebook.of(intents)) if args.paths else []
     catalog = load_catalog(list(args.exercises) + list(args.paths), intents)
+    if not args.paths:
+        for notice in catalog.notices:
+            print(notice)
     found = problems(intents, catalog)
     try:
         from .asr.pocketsphinx_engine import PocketSphinxRecognizer
@@ -248,16 +325,24 @@ def _check(args: argparse.Namespace, data_dir: Path) -> int:
 
 def _intents(args: argparse.Namespace, data_dir: Path) -> int:
     intents = load_intents(args.intents or None, args.wake_name)
+    grammar = intents.grammar(args.context)
     if args.jsgf:
-        print(intents.grammar(args.context).jsgf, end="")
-    else:
-        for phrase in intents.phrases(args.context):
-            print(phrase)
+        print(grammar.jsgf, end="")
+        return 0
+    states, arcs = grammar.graph.size
+    print(f"context {args.context}: {grammar.graph.count():,} phrases, compiled to {states} states and {arcs} arcs")
+    for intent in intents.live(args.context):
+        wake = f"{intents.wake_name}, " if intents.needs_wake(intent, args.context) else ""
+        print(f"\n{intent.name}  (teach: \"{wake}{intent.help}\")")
+        for template in intent.templates:
+            print(f"  template: {wake}{template_text(template)}")
+        for phrase in intents.intent_graph(intent).sample(args.sample, seed=len(intent.name)):
+            print(f"  e.g.      {wake}{phrase}")
     return 0
 
 
 def _history(args: argparse.Namespace, data_dir: Path) -> int:
-    store = Store(data_dir)
+    store = Store.scratch(data_dir)  # a snapshot: history can be read while a session runs
     catalog = load_catalog(args.exercises)
     rows = store.history(args.limit)
     now = RealClock().wall()
@@ -291,7 +376,11 @@ def _listen(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _repair(args: argparse.Namespace, data_dir: Path) -> int:
-    damaged, saved = repair(data_dir, RealClock().wall())
+    outcome = repair(data_dir, RealClock().wall())
+    if outcome is None:
+        print(f"The progress file in {data_dir} is healthy: nothing to repair, and it was left as it is.")
+        return 0
+    damaged, saved = outcome
     counts = ", ".join(f"{n} {table}" for table, n in saved.items() if table != "meta")
     print(f"Saved {counts} into a fresh progress file. The damaged one is kept at {damaged}.")
     return 0

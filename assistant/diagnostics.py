@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .errors import HearthError
-from .models import default_download_dir, download_model, model_status
+from .models import default_download_dir, download_model
 
 
 def show_devices(out: TextIO = sys.stdout) -> int:
@@ -44,16 +44,26 @@ def show_voices(out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def model_command(action: str, explicit: Path | None, out: TextIO = sys.stdout) -> int:
+def model_command(action: str, which: str, engine: str, explicit: Path | None, out: TextIO = sys.stdout) -> int:
+    """`hearth model status` and `hearth model download [whisper|vosk]`."""
+    from .asr.select import choose
+
     if action == "status":
-        for line in model_status(explicit).lines():
+        for line in choose(engine, explicit).lines():
             print(line, file=out)
         return 0
-    destination = default_download_dir()
-    print(f"Downloading the English Vosk model into {destination} (this is hearth's only network access).", file=out)
     started = time.monotonic()
-    path = download_model(destination, progress=_progress_bar(out))
-    print(f"\nDone in {time.monotonic() - started:.0f} s: {path} (SHA-256 verified). hearth now uses Vosk.", file=out)
+    if which == "whisper":
+        from .asr import whisper_model
+
+        destination = whisper_model.download_dir()
+        print(f"Downloading Whisper tiny.en into {destination} (this is hearth's only network access).", file=out)
+        path = whisper_model.download(destination, progress=_progress_bar(out))
+    else:
+        destination = default_download_dir()
+        print(f"Downloading the English Vosk model into {destination} (this is hearth's only network access).", file=out)
+        path = download_model(destination, progress=_progress_bar(out))
+    print(f"\nDone in {time.monotonic() - started:.0f} s: {path} (SHA-256 verified).", file=out)
     return 0
 
 
@@ -158,14 +168,10 @@ def _check_voice() -> Check:
 
 def _check_recognizer(engine: str, model: Path | None) -> Check:
     def body() -> Check:
-        status = model_status(model)
-        if engine == "vosk" and status.engine != "vosk":
-            return Check("recognition", False, "Vosk was asked for but no usable model was found", "run `hearth model download`")
-        if status.engine == "none":
-            return Check("recognition", False, status.problem or status.reason, "fix or remove the --model / $HEARTH_VOSK_MODEL setting")
-        import pocketsphinx  # noqa: F401 - the built-in engine must at least import
+        from .asr.select import choose
 
-        detail = f"{status.engine}: {status.reason}"
+        choice = choose(engine, model)
+        detail = f"{choice.engine}: {choice.reason}" + "".join(f"; not {line}" for line in choice.passed_over)
         return Check("recognition", True, detail)
 
     return _guarded("recognition", True, body)

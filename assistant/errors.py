@@ -47,3 +47,15 @@ class StoreError(HearthError):
     """The progress database cannot be opened or is damaged."""
 
     exit_code = 5
+
+
+class StoreLocked(StoreError):
+    """Another hearth (or another program) is using the data folder right now."""
+
+
+class StoreUnwritable(StoreError):
+    """The data folder cannot be written: permissions, a read-only disk, a full disk."""
+
+
+class StoreDamaged(StoreError):
+    """The progress file itself is damaged; `hearth repair` can salvage it."""

@@ -291,7 +291,7 @@ def _each_item(body: Any, at: str, pools: Mapping[str, Pool], scope: _Scope) -> 
         raise ContentError(f"{at}: 'each_item' needs 'pool:' and 'steps:'")
     body.only(("pool", "count", "alternate_first", "steps"), "each_item")
     pool = body["pool"]
-    if pool not in pools:
+    if not isinstance(pool, str) or pool not in pools:
         raise ContentError(f"{body.where_of('pool')}: no pool named '{pool}' (pools: {', '.join(pools) or 'none'})")
     count = body.get("count", "all")
     if count != "all" and (isinstance(count, bool) or not isinstance(count, int) or count < 1):

@@ -154,6 +154,7 @@ class Catalog:
     lines: Lines | None = None
     phrases: Phrasebook = field(default_factory=Phrasebook)
     order: tuple[str, ...] = ()  # exercise ids in the order lists name them
+    notices: tuple[str, ...] = ()  # one line each, said at start-up: an extra file replaced an exercise
 
 
 # ---------------------------------------------------------------- loading
@@ -175,13 +176,18 @@ def load_catalog(extra: Iterable[Path] = (), intents: IntentSet | None = None) -
     for path in extra:
         files.extend(sorted(Path(path).glob("*.yaml")) if Path(path).is_dir() else [Path(path)])
     exercises: dict[str, Exercise] = {}
+    notices: list[str] = []
     for path in files:
         exercise = load_exercise(path, phrases)
+        if exercise.id in exercises:
+            replaced = exercises[exercise.id].source
+            whose = "the built-in" if Path(replaced).parent == content_dir() / "exercises" else f"{replaced}'s"
+            notices.append(f"{path} replaces {whose} exercise '{exercise.id}'")
         exercises[exercise.id] = exercise
     spoken = [str(v.value) for v in intents.lists["exercise"].values] if "exercise" in intents.lists else []
     order = tuple(sorted(exercises, key=lambda e: spoken.index(e) if e in spoken else len(spoken)))
     lines = load_lines(content_dir() / "lines.yaml", phrases)
-    return Catalog(exercises, load_info(content_dir() / "info.yaml", phrases), lines, phrases, order)
+    return Catalog(exercises, load_info(content_dir() / "info.yaml", phrases), lines, phrases, order, tuple(notices))
 
 
 def check_paths(paths: Sequence[Path], phrases: Phrasebook | None = None) -> list[str]:
@@ -212,10 +218,12 @@ def load_exercise(path: Path, phrases: Phrasebook | None = None) -> Exercise:
 def check_placeholders(text: str, allowed: set[str], at: str) -> None:
     """Every `{name}` in a text must be one of `allowed`; else a file:line error naming them."""
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(text) if name is not None]
     except ValueError as exc:
         raise ContentError(f"{at}: broken braces in '{text}': {exc}") from None
-    for name in fields:
+    for name, spec, conversion in fields:
+        if spec or conversion:  # "{first!r}" would speak quotes; "{first:d}" fails only when spoken
+            raise ContentError(f"{at}: a placeholder is a plain name in braces, like {{first}}: not {{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}")
         if name not in allowed:
             hint = f"allowed here: {', '.join(sorted(allowed))}" if allowed else "no placeholders are allowed here"
             raise ContentError(f"{at}: unknown placeholder {{{name}}} ({hint})")

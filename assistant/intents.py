@@ -1,156 +1,30 @@
-"""Intent templates: one source for what recognizers may hear and what the matcher understands.
+"""Intents: what each command means, in which context it is live, and the matcher.
 
-A template is a small language in the spirit of Home Assistant's hassil:
-`(start | begin) [our] {exercise}` has alternatives, optional words and a slot list. The same parsed
-templates give (1) a compact JSGF grammar and the exact phrase list a grammar-constrained recognizer
-needs for a context, and (2) a pure matcher from a transcript to `(intent, slots, score)`.
+Intent files (YAML) hold templates in the language of assistant.templates. The same parsed
+templates give (1) each context's compiled word graph, which is all a recognizer may ever produce
+(assistant.grammar), and (2) a pure matcher from a transcript to `(intent, slots, score)`.
 Because both come from one tree, the recognizer can never produce a phrase the matcher rejects.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from .asr.base import Grammar
 from .errors import ContentError
+from .grammar import GraphBuilder, WordGraph
+from .templates import NAME, Alt, Node, Opt, Seq, Slot, Word, first_words, normalize, number_words, parse_template, slots_in
 from .yamlload import LDict, load_yaml, where
+
+__all__ = ["Alt", "Opt", "Seq", "Slot", "Word", "normalize", "number_words", "parse_template"]
 
 CONTEXTS = ("idle", "prompt", "turn")
 ANY = "any"
-MAX_PHRASES = 20_000
-
-# ---------------------------------------------------------------- template tree
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-
-
-@dataclass(frozen=True)
-class Seq:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Alt:
-    options: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Opt:
-    inner: Node
-
-
-@dataclass(frozen=True)
-class Slot:
-    name: str
-
-
-Node = Union[Word, Seq, Alt, Opt, Slot]
-
-_TOKEN = re.compile(r"\(|\)|\[|\]|\||\{[a-z_]+\}|[^\s()\[\]|{}]+")
-_WORD = re.compile(r"^[a-z][a-z']*$")
-
-
-def parse_template(text: str, at: str = "<template>") -> Node:
-    """Parse `(a | b) [c] {slot} d` into a tree; errors name the file:line given in `at`."""
-    tokens = _TOKEN.findall(text)
-    if "".join(tokens) != re.sub(r"\s+", "", text):
-        raise ContentError(f"{at}: template '{text}' has a character the template language does not know")
-    node, pos = _parse_alternatives(tokens, 0, text, at)
-    if pos != len(tokens):
-        raise ContentError(f"{at}: template '{text}' has an unmatched '{tokens[pos]}'")
-    return node
-
-
-def _parse_alternatives(tokens: list[str], pos: int, text: str, at: str) -> tuple[Node, int]:
-    options: list[Node] = []
-    while True:
-        seq, pos = _parse_sequence(tokens, pos, text, at)
-        options.append(seq)
-        if pos < len(tokens) and tokens[pos] == "|":
-            pos += 1
-            continue
-        break
-    return (options[0] if len(options) == 1 else Alt(tuple(options))), pos
-
-
-def _parse_sequence(tokens: list[str], pos: int, text: str, at: str) -> tuple[Node, int]:
-    items: list[Node] = []
-    while pos < len(tokens) and tokens[pos] not in ("|", ")", "]"):
-        token = tokens[pos]
-        if token in ("(", "["):
-            closing = ")" if token == "(" else "]"
-            inner, pos = _parse_alternatives(tokens, pos + 1, text, at)
-            if pos >= len(tokens) or tokens[pos] != closing:
-                raise ContentError(f"{at}: template '{text}' opens '{token}' but never closes it")
-            items.append(inner if token == "(" else Opt(inner))
-        elif token.startswith("{"):
-            items.append(Slot(token[1:-1]))
-        elif _WORD.match(token):
-            items.append(Word(token))
-        else:
-            raise ContentError(
-                f"{at}: template '{text}' has the word '{token}': write words in lower case letters"
-                " (and apostrophes), numbers as words"
-            )
-        pos += 1
-    if not items:
-        raise ContentError(f"{at}: template '{text}' has an empty alternative")
-    return (items[0] if len(items) == 1 else Seq(tuple(items))), pos
-
-
-def expand(node: Node, lists: Mapping[str, SlotList]) -> list[tuple[str, ...]]:
-    """Every word sequence a template can produce (slots filled with their spoken forms)."""
-    if isinstance(node, Word):
-        return [(node.text,)]
-    if isinstance(node, Opt):
-        return [()] + expand(node.inner, lists)
-    if isinstance(node, Alt):
-        return [words for option in node.options for words in expand(option, lists)]
-    if isinstance(node, Slot):
-        return [words for value in lists[node.name].values for words in expand(value.spoken, lists)]
-    result: list[tuple[str, ...]] = [()]
-    for item in node.items:
-        result = [head + tail for head in result for tail in expand(item, lists)]
-        if len(result) > MAX_PHRASES:
-            raise ContentError(f"a template expands to more than {MAX_PHRASES} phrases; simplify it")
-    return result
-
-
-# ---------------------------------------------------------------- numbers and normalizing
-
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-
-
-def number_words(n: int) -> str:
-    """0..99 as spoken words: 36 -> 'thirty six'."""
-    if not 0 <= n < 100:
-        raise ValueError(f"{n} is outside 0..99")
-    if n < 20:
-        return _ONES[n]
-    tens, ones = divmod(n, 10)
-    return _TENS[tens] + ("" if ones == 0 else " " + _ONES[ones])
-
-
-# Typed British spellings of template words; a recognizer hears the same sound as the word on the right.
-_SPELLINGS = {"counselling": "counseling", "counsellor": "counselor", "counsellors": "counselors"}
-
-
-def normalize(text: str) -> list[str]:
-    """Lower-case words the matcher compares: digits spelled out, hyphens split, punctuation gone."""
-    text = text.lower().replace("\u2019", "'").replace("-", " ")
-    text = re.sub(r"\d+", lambda m: f" {number_words(int(m.group()))} " if int(m.group()) < 100 else " ", text)
-    text = re.sub(r"[^a-z' ]+", " ", text)
-    words = [word.strip("'") for word in text.split() if word.strip("'")]
-    return [_SPELLINGS.get(word, word) for word in words]
-
+GREETINGS = ("hey", "hi", "hello")  # may come before the wake name: "hey juniper, pause"
 
 # ---------------------------------------------------------------- intents
 
@@ -165,6 +39,10 @@ class SlotValue:
 class SlotList:
     name: str
     values: tuple[SlotValue, ...]
+
+    @property
+    def spoken_forms(self) -> tuple[Node, ...]:
+        return tuple(value.spoken for value in self.values)
 
 
 @dataclass(frozen=True)
@@ -201,6 +79,7 @@ class IntentSet:
     fillers: frozenset[str]
     wake_name: str
     sources: tuple[str, ...] = field(default=())
+    _grammars: dict[str, Grammar] = field(default_factory=dict, compare=False, repr=False)
 
     def needs_wake(self, intent: Intent, context: str) -> bool:
         """Spoken commands in a context where people talk freely must start with the wake name."""
@@ -217,44 +96,57 @@ class IntentSet:
 
     # ---- for recognizers
 
-    def phrases(self, context: str) -> list[str]:
-        """Every phrase a grammar-constrained recognizer should accept in this context: each live
-        intent's phrases, prefixed by the wake name, and also bare where the wake is not required."""
-        result: set[str] = set()
-        for intent in self.live(context):
-            for template in intent.templates:
-                for words in expand(template, self.lists):
-                    body = " ".join(words)
-                    result.add(f"{self.wake_name} {body}")
-                    if not self.needs_wake(intent, context):
-                        result.add(body)
-        return sorted(result)
-
-    def intent_phrases(self, intent: Intent) -> list[str]:
-        """Every phrase one intent's templates expand to (without the wake name)."""
-        return sorted({" ".join(words) for template in intent.templates for words in expand(template, self.lists)})
-
-    def vocabulary(self, context: str) -> frozenset[str]:
-        return frozenset(word for phrase in self.phrases(context) for word in phrase.split())
-
     def grammar(self, context: str) -> Grammar:
-        """A compact JSGF grammar (one rule per intent and slot list) plus the expanded phrases."""
-        live = self.live(context)
-        free = [intent for intent in live if not self.needs_wake(intent, context)]
-        used_lists = {name for intent in live for t in intent.templates for name in _slots_in(t)}
-        used_lists |= _nested_lists(self.lists, used_lists)
-        addressed = "<wake> ( " + " | ".join(f"<{intent.name}>" for intent in live) + " )"
-        alternatives = [" | ".join(f"<{intent.name}>" for intent in free)] if free else []
-        lines = ["#JSGF V1.0;", "grammar hearth;"]
-        lines.append("public <command> = " + " | ".join(alternatives + [addressed]) + ";")
-        lines.append(f"<wake> = {self.wake_name};")
-        for intent in live:
-            lines.append(f"<{intent.name}> = " + " | ".join(_jsgf(t) for t in intent.templates) + ";")
-        for name in sorted(used_lists):
-            lines.append(f"<slot_{name}> = " + " | ".join(_jsgf(v.spoken) for v in self.lists[name].values) + ";")
-        phrases = tuple(self.phrases(context))
-        vocabulary = frozenset(word for phrase in phrases for word in phrase.split())
-        return Grammar(context=context, jsgf="\n".join(lines) + "\n", phrases=phrases, vocabulary=vocabulary)
+        """The context's compiled word graph: each live intent, addressed by the wake name, and also
+        bare where the wake name is not required. Compiled once per context and kept. (A greeting
+        before the wake name, "hey juniper", is left to the fillers: adding it to the graph only
+        gives a forced fit more ways to succeed.)"""
+        cached = self._grammars.get(context)
+        if cached is None:
+            builder = GraphBuilder(self.lists)
+            addressed, bare = builder.new_state(), builder.new_state()
+            builder.arc(builder.words(builder.start, self.wake_name.split()), None, addressed)
+            builder.arc(builder.start, None, bare)
+            for intent in self.live(context):
+                entry = builder.new_state()
+                builder.arc(addressed, None, entry)
+                if not self.needs_wake(intent, context):
+                    builder.arc(bare, None, entry)
+                for template in intent.templates:
+                    builder.arc(builder.template(template, entry), None, builder.final)
+            cached = self._grammars[context] = Grammar(context, builder.finish(), self.fillers)
+        return cached
+
+    def intent_graph(self, intent: Intent) -> WordGraph:
+        """One intent's phrases alone (no wake name), e.g. to show a sample of them."""
+        builder = GraphBuilder(self.lists)
+        for template in intent.templates:
+            builder.arc(builder.template(template, builder.start), None, builder.final)
+        return builder.finish()
+
+    def intent_vocabulary(self, intent: Intent) -> list[str]:
+        """Every word one intent's templates (and the slot lists they use) can produce, sorted."""
+        words: set[str] = set()
+        stack: list[Node] = list(intent.templates)
+        seen_lists: set[str] = set()
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Word):
+                words.add(node.text)
+            elif isinstance(node, Seq):
+                stack.extend(node.items)
+            elif isinstance(node, Alt):
+                stack.extend(node.options)
+            elif isinstance(node, Opt):
+                stack.append(node.inner)
+            elif node.name not in seen_lists:
+                seen_lists.add(node.name)
+                stack.extend(self.lists[node.name].spoken_forms)
+        return sorted(words)
+
+    def is_phrase(self, text: str, context: str) -> bool:
+        """Is this transcript exactly a whole phrase of the context's grammar?"""
+        return self.grammar(context).graph.accepts(normalize(text))
 
     # ---- matcher
 
@@ -288,46 +180,24 @@ class IntentSet:
     def _strip_wake(self, tokens: list[str]) -> tuple[bool, list[str]]:
         wake = self.wake_name.split()
         start = 0
-        while start < len(tokens) and tokens[start] in self.fillers | {"hey", "hi", "hello"}:
+        while start < len(tokens) and tokens[start] in self.fillers | set(GREETINGS):
             start += 1
         if tokens[start : start + len(wake)] == wake:
             return True, tokens[start + len(wake) :]
         return False, tokens
 
 
-def _slots_in(node: Node) -> set[str]:
-    if isinstance(node, Slot):
-        return {node.name}
-    if isinstance(node, Opt):
-        return _slots_in(node.inner)
-    if isinstance(node, (Alt, Seq)):
-        children = node.options if isinstance(node, Alt) else node.items
-        return set().union(*(_slots_in(child) for child in children))
-    return set()
-
-
-def _nested_lists(lists: Mapping[str, SlotList], names: set[str]) -> set[str]:
-    """Slot lists used inside other slot lists' spoken forms (JSGF needs their rules too)."""
-    found: set[str] = set()
-    frontier = set(names)
-    while frontier:
-        for value in lists[frontier.pop()].values:
-            for inner in _slots_in(value.spoken) - found:
-                found.add(inner)
-                frontier.add(inner)
-    return found
-
-
-def _jsgf(node: Node) -> str:
+def template_text(node: Node) -> str:
+    """A template tree written back in the template language."""
     if isinstance(node, Word):
         return node.text
     if isinstance(node, Slot):
-        return f"<slot_{node.name}>"
+        return "{" + node.name + "}"
     if isinstance(node, Opt):
-        return f"[ {_jsgf(node.inner)} ]"
+        return "[" + template_text(node.inner) + "]"
     if isinstance(node, Alt):
-        return "( " + " | ".join(_jsgf(option) for option in node.options) + " )"
-    return " ".join(_jsgf(item) for item in node.items)
+        return "(" + " | ".join(template_text(option) for option in node.options) + ")"
+    return " ".join(template_text(item) for item in node.items)
 
 
 _Result = tuple[int, tuple[tuple[str, str | int], ...], int]
@@ -417,29 +287,64 @@ def _build(docs: list[LDict], wake_override: str | None) -> IntentSet:
     fillers: set[str] = set()
     wake = "hearth"
     wake_contexts: set[str] = set()
+    list_where: dict[str, str] = {}
+    wake_at = ""  # where the wake name was written, when it came from a file
     for doc in docs:
-        wake = str(doc.get("wake_name", wake))
+        if "wake_name" in doc:
+            wake, wake_at = str(doc["wake_name"]), f"{doc.where_of('wake_name')}: "
         wake_contexts.update(_contexts(doc.get("wake_required_in", []), doc.where_of("wake_required_in"), "wake_required_in"))
-        for item in doc.get("fillers", []) or []:
+        found = doc.get("fillers", []) or []
+        if not isinstance(found, list):
+            raise ContentError(f"{doc.where_of('fillers')}: 'fillers' is a list of words")
+        for item in found:
             fillers.update(normalize(str(item)))
-        for name, spec in (doc.get("lists") or {}).items():
-            parsed = _parse_list(name, spec, doc.where_of(name))
+        found_lists = doc.get("lists") or LDict()
+        if not isinstance(found_lists, LDict):
+            raise ContentError(f"{doc.where_of('lists')}: 'lists' maps list names to their values")
+        for name, spec in found_lists.items():
+            parsed_list = _parse_list(name, spec, found_lists.where_of(name))
             if doc.get("extends") == BUILTIN and name in lists:  # a new exercise's spoken name joins the built-in ones
-                parsed = SlotList(name, lists[name].values + parsed.values)
-            lists[name] = parsed
+                parsed_list = SlotList(name, lists[name].values + parsed_list.values)
+            lists[name] = parsed_list
+            list_where[name] = found_lists.where_of(name)
         intents = doc.get("intents")
         if not isinstance(intents, LDict):
             raise ContentError(f"{doc.source}:1: the file needs an 'intents:' mapping")
         for name, spec in intents.items():
             raw_intents[name] = (intents, spec)
-    wake = wake_override or wake
+    _check_nested_lists(lists, list_where)
+    if wake_override:
+        wake, wake_at = wake_override, ""
     if not normalize(wake) or " ".join(normalize(wake)) != wake.lower().strip():
-        raise ContentError(f"wake name '{wake}' must be plain words", "choose a name of letters only, like 'juniper'")
+        raise ContentError(f"{wake_at}wake name '{wake}' must be plain words", "choose a name of letters only, like 'juniper'")
     built = tuple(_parse_intent(name, parent, spec, lists, frozenset(wake_contexts)) for name, (parent, spec) in raw_intents.items())
     return IntentSet(built, lists, frozenset(fillers), wake.lower().strip(), tuple(sorted({d.source for d in docs})))
 
 
+def _check_nested_lists(lists: Mapping[str, SlotList], list_where: Mapping[str, str]) -> None:
+    """A list's values may use other lists, but only defined ones, and never (through others) itself."""
+    for name, slot_list in lists.items():
+        for value in slot_list.values:
+            for inner in slots_in(value.spoken) - set(lists):
+                raise ContentError(f"{list_where[name]}: list '{name}' uses {{{inner}}} but no list '{inner}' is defined")
+    for name in lists:
+        frontier = [name]
+        seen: set[str] = set()
+        while frontier:
+            current = frontier.pop()
+            for value in lists[current].values:
+                for inner in slots_in(value.spoken):
+                    if inner == name:
+                        raise ContentError(f"{list_where[name]}: list '{name}' contains itself (through {{{current}}})")
+                    if inner not in seen:
+                        seen.add(inner)
+                        frontier.append(inner)
+
+
+
 def _parse_list(name: str, spec: Any, at: str) -> SlotList:
+    if not re.fullmatch(NAME, name):
+        raise ContentError(f"{at}: list name '{name}' must be letters, digits and underscores, starting with a letter")
     if not isinstance(spec, LDict):
         raise ContentError(f"{at}: list '{name}' needs 'values:' or 'range:'")
     if "range" in spec:
@@ -478,8 +383,8 @@ def _contexts(value: Any, at: str, key: str) -> list[str]:
 
 def _parse_intent(name: str, parent: LDict, spec: Any, lists: Mapping[str, SlotList], wake_contexts: frozenset[str]) -> Intent:
     at = parent.where_of(name)
-    if not re.fullmatch(r"[a-z][a-z_]*", name):
-        raise ContentError(f"{at}: intent name '{name}' must be lower case letters and underscores")
+    if not re.fullmatch(NAME, name):
+        raise ContentError(f"{at}: intent name '{name}' must be letters, digits and underscores, starting with a letter")
     if not isinstance(spec, LDict):
         raise ContentError(f"{at}: intent '{name}' needs 'contexts:' and 'templates:'")
     spec.only(("contexts", "templates", "help", "wake_required_in"), f"intent '{name}'")
@@ -496,12 +401,12 @@ def _parse_intent(name: str, parent: LDict, spec: Any, lists: Mapping[str, SlotL
     fixed: list[Mapping[str, str | int]] = []
     for template, slots in _template_entries(templates, at):
         node = parse_template(template, where(template, at))
-        for slot in _slots_in(node):
+        for slot in slots_in(node):
             if slot not in lists:
                 raise ContentError(f"{where(template, at)}: template uses {{{slot}}} but no list '{slot}' is defined")
         parsed.append(node)
         fixed.append(slots)
-    help_text = str(spec.get("help") or " ".join(expand(parsed[0], lists)[0]))
+    help_text = str(spec.get("help") or " ".join(first_words(parsed[0])))
     return Intent(name, frozenset(contexts), tuple(parsed), help_text, at, frozenset(wake_in), tuple(fixed))
 
 

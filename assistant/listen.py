@@ -65,6 +65,8 @@ class CommandListener:
     def _detections(self, hypotheses: list[Hypothesis]) -> list[Detection]:
         found = []
         for hypothesis in hypotheses:
+            if not self.intents.is_phrase(hypothesis.text, self.context):
+                continue  # recognizers only give whole phrases of the live grammar; never act on less
             match = self.intents.match(hypothesis.text, self.context, enforce_wake=True)
             if match is None:
                 continue
@@ -76,7 +78,7 @@ class CommandListener:
                     confidence=round(hypothesis.confidence, 3),
                     start_s=round(hypothesis.start_s, 3),
                     end_s=round(hypothesis.end_s, 3),
-                    decided_s=round(self.audio_s, 3),
+                    decided_s=round(max(self.audio_s, hypothesis.ready_s or 0.0), 3),
                 )
             )
         return found

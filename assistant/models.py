@@ -292,7 +292,7 @@ def download_model(
     unpack_dir: Path | None = None
     try:
         with os.fdopen(fd, "wb") as out:
-            digest = _fetch(url, out, dest_dir.parent, progress, timeout)
+            digest = fetch_to(url, out, dest_dir.parent, progress, timeout)
         if digest != expected:
             raise ModelError(
                 f"The downloaded model does not match its pinned SHA-256 (got {digest}).",
@@ -322,8 +322,13 @@ def _checked_sha256(sha256: str) -> str:
     return value
 
 
-def _fetch(
-    url: str, out: IO[bytes], folder: Path, progress: ProgressCallback | None, timeout: float
+def fetch_to(
+    url: str,
+    out: IO[bytes],
+    folder: Path,
+    progress: ProgressCallback | None,
+    timeout: float,
+    what: str = "the Vosk model",
 ) -> str:
     """Stream `url` into `out` (a file in `folder`), reporting progress; returns the hex SHA-256."""
     if urllib.parse.urlsplit(url).scheme not in ("https", "http"):
@@ -344,7 +349,7 @@ def _fetch(
                     progress(done, total)
     except (urllib.error.URLError, HTTPException, OSError) as err:
         raise ModelError(
-            f"Could not download the Vosk model from {url}: {err}",
+            f"Could not download {what} from {url}: {err}",
             fix="check the network connection and try again, "
             "or unpack the zip into models/ yourself",
         ) from err

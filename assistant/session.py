@@ -15,7 +15,6 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import engine
 from .app import App, Clock, InstantSpeaker, RealClock, build_app
@@ -27,6 +26,7 @@ from .engine import Heard, VoiceActivity
 from .errors import DeviceError
 from .intents import normalize
 from .listen import CommandListener, Detection
+from .store import Store
 from .tts import Speaker, create_speaker
 
 log = logging.getLogger("hearth")
@@ -159,22 +159,29 @@ class VoiceLoop:
         return normalize(detection.text)[:1] == self.listener.intents.wake_name.split()[:1]
 
 
-def run_voice(args: argparse.Namespace, data_dir: Path) -> int:
-    """`hearth` (and `hearth start X`) without --text: listen and speak."""
+def run_voice(args: argparse.Namespace, store: Store) -> int:
+    """`hearth` (and `hearth start X`) without --text: listen and speak.
+
+    The caller has opened (and locked) the store and checked the exercise, before any device."""
     # The app prints every prompt itself; muted, nothing else needs to happen.
     speaker: Speaker = InstantSpeaker()
-    if not args.mute:
-        try:
-            speaker = create_speaker(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume)
-        except DeviceError as error:
-            print(f"hearth: {error.message}; printing prompts instead.\n  fix: {error.fix}", file=sys.stderr)
-    microphone: Microphone
-    if args.input:
-        microphone = WavFileMicrophone(args.input, realtime=True)
-    else:
-        microphone = SoundDeviceMicrophone(device=args.input_device)
+    try:
+        if not args.mute:
+            try:
+                speaker = create_speaker(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume)
+            except DeviceError as error:
+                print(f"hearth: {error.message}; printing prompts instead.\n  fix: {error.fix}", file=sys.stderr)
+        microphone: Microphone
+        if args.input:
+            microphone = WavFileMicrophone(args.input, realtime=True)
+        else:
+            microphone = SoundDeviceMicrophone(device=args.input_device)
+    except BaseException:
+        store.close()
+        raise
     app = build_app(
-        data_dir,
+        store.path.parent,
+        store=store,
         intent_paths=args.intents,
         exercise_paths=args.exercises,
         speaker=speaker,

@@ -2,21 +2,29 @@
 
 Only facts about the exercises are stored (which question is next, who went first, when a session
 ran); never anything the couple said. WAL and one transaction per change mean a process killed
-mid-evening loses at most the change in flight. A damaged file is never silently replaced: the
-error says how to salvage it (`hearth repair`).
+mid-evening loses at most the change in flight.
+
+Every way the file can fail is told apart (datafolder.py), because each has a different fix, and
+one hearth runs per data folder. A write that fails mid-evening (disk full, folder gone read-only)
+is said once, kept in memory and tried again on the next change, so the session goes on and
+nothing is lost while the process lives.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from .datafolder import PRIVATE_FILE, FolderLock, classify, damaged, make_private_dir, tighten, write_problem
 from .errors import StoreError
+
+log = logging.getLogger("hearth")
 
 SCHEMA_VERSION = 1
 DB_NAME = "hearth.sqlite3"
@@ -50,28 +58,82 @@ class SessionRow:
     completed: bool
 
 
-class Store:
-    """The one place hearth remembers things between evenings."""
+# ---------------------------------------------------------------- the store
 
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / DB_NAME
-        try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the data folder {data_dir}: {exc.strerror}", "pass a writable folder with --data-dir") from None
-        try:
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=5)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            problem = self.conn.execute("PRAGMA quick_check").fetchone()[0]  # a damaged page anywhere, not only the header
-            if problem != "ok":
-                raise sqlite3.DatabaseError(problem)
+
+class Store:
+    """The one place hearth remembers things between evenings.
+
+    `Store(dir)` is the real, locked file; `Store.scratch(dir)` a copy in memory that is never
+    written back (for sessions on a fake clock). Writes go through `flush()`: a change that cannot
+    be saved stays queued, in order, until a later flush succeeds.
+    """
+
+    def __init__(self, data_dir: Path | None, *, lock: FolderLock | None = None) -> None:
+        self.notify: Callable[[str], None] = lambda message: log.warning("%s", message)
+        self.unsaved: str | None = None  # why the last flush failed, while changes wait in memory
+        self._queue: list[tuple[str, tuple[object, ...]]] = []
+        self._own_lock: FolderLock | None = None
+        if data_dir is None:
+            self.path = Path(":memory:")
+            self.conn = sqlite3.connect(":memory:", isolation_level=None)
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"the progress file {self.path} is damaged ({exc})",
-                f"run `hearth repair --data-dir {data_dir}`: it saves what can be read and keeps the damaged file beside it",
-            ) from None
+            return
+        self.path = data_dir / DB_NAME
+        make_private_dir(data_dir)
+        if lock is None:
+            lock = self._own_lock = FolderLock(data_dir)
+        try:
+            self._open()
+        except StoreError:
+            self.release()
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            self.release()
+            raise classify(exc, self.path) from None
+
+    def _open(self) -> None:
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=5)
+        self.conn.execute("PRAGMA journal_mode=WAL")  # SQLite gives -wal and -shm the file's own mode
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        problem = self.conn.execute("PRAGMA quick_check").fetchone()[0]  # a damaged page anywhere, not only the header
+        if problem != "ok":
+            self.conn.close()
+            raise damaged(self.path, problem)
+        self._migrate()
+        for suffix in ("", "-wal", "-shm"):
+            side = self.path.with_name(DB_NAME + suffix)
+            if side.exists():
+                tighten(side, PRIVATE_FILE)
+
+    @classmethod
+    def scratch(cls, data_dir: Path) -> Store:
+        """An in-memory copy of the folder's store (names, settings, places): used, never saved.
+
+        Nothing is created or written in the folder. A damaged file is still refused, as a real
+        session would; a folder without a store gives an empty one.
+        """
+        store = cls(None)
+        path = data_dir / DB_NAME
+        if not path.exists():
+            return store
+        # without a -wal file there is nothing uncommitted to read, and `immutable` creates no side files
+        uri = f"file:{path}?mode=ro" + ("" if path.with_name(DB_NAME + "-wal").exists() else "&immutable=1")
+        try:
+            source = sqlite3.connect(uri, uri=True)
+            try:
+                problem = source.execute("PRAGMA quick_check").fetchone()[0]
+                if problem != "ok":
+                    raise damaged(path, problem)
+                source.backup(store.conn)
+            finally:
+                source.close()
+        except sqlite3.Error as exc:
+            raise classify(exc, path) from None
+        store._migrate()
+        return store
 
     def _migrate(self) -> None:
         self.conn.executescript(SCHEMA)  # idempotent; executescript commits on its own
@@ -83,6 +145,7 @@ class Store:
                 raise StoreError(
                     f"{self.path} was written by a newer hearth (schema {row[0]})", "upgrade hearth, or use another --data-dir"
                 )
+        self._next_id = int(self.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM sessions").fetchone()[0])
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -91,12 +154,50 @@ class Store:
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
 
+    def release(self) -> None:
+        if self._own_lock is not None:
+            self._own_lock.release()
+            self._own_lock = None
+
     def close(self) -> None:
+        """Last try at what is still unsaved, then let go of the file and the folder."""
+        if self._queue and not self.flush():
+            self.notify(f"hearth could not save tonight's last changes: {self.unsaved}.")
         self.conn.close()
+        self.release()
+
+    # ---- writing, with a queue that survives failures
+
+    def _write(self, sql: str, params: tuple[object, ...]) -> None:
+        self._queue.append((sql, params))
+        self.flush()
+
+    def flush(self) -> bool:
+        """Write every queued change in one transaction; on failure keep them, say so once."""
+        if not self._queue:
+            return True
+        try:
+            with self._transaction():
+                for sql, params in self._queue:
+                    self.conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            if self.unsaved is None:
+                self.unsaved = write_problem(exc)
+                self.notify(
+                    f"cannot save progress: {self.unsaved}. The session goes on; hearth keeps your place in memory"
+                    " and saves it as soon as it can."
+                )
+            return False
+        self._queue.clear()
+        if self.unsaved is not None:
+            self.unsaved = None
+            self.notify("progress saved again.")
+        return True
 
     # ---- progress
 
@@ -104,8 +205,7 @@ class Store:
         return {key: int(value) for key, value in self.conn.execute("SELECT key, value FROM progress")}
 
     def save_progress(self, key: str, value: int) -> None:
-        with self._transaction():
-            self.conn.execute("INSERT INTO progress VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        self._write("INSERT INTO progress VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     # ---- settings
 
@@ -113,22 +213,18 @@ class Store:
         return dict(self.conn.execute("SELECT key, value FROM settings").fetchall())
 
     def set_setting(self, key: str, value: str) -> None:
-        with self._transaction():
-            self.conn.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        self._write("INSERT INTO settings VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     # ---- history
 
     def start_session(self, exercise: str, when: datetime) -> int:
-        with self._transaction():
-            cursor = self.conn.execute("INSERT INTO sessions (exercise, started_at) VALUES (?, ?)", (exercise, when.isoformat(timespec="seconds")))
-        return int(cursor.lastrowid or 0)
+        """The row id is chosen here (one hearth per folder), so a session can start unsaved."""
+        session_id, self._next_id = self._next_id, self._next_id + 1
+        self._write("INSERT INTO sessions (id, exercise, started_at) VALUES (?, ?, ?)", (session_id, exercise, when.isoformat(timespec="seconds")))
+        return session_id
 
     def end_session(self, session_id: int, when: datetime, completed: bool) -> None:
-        with self._transaction():
-            self.conn.execute(
-                "UPDATE sessions SET ended_at = ?, completed = ? WHERE id = ?",
-                (when.isoformat(timespec="seconds"), int(completed), session_id),
-            )
+        self._write("UPDATE sessions SET ended_at = ?, completed = ? WHERE id = ?", (when.isoformat(timespec="seconds"), int(completed), session_id))
 
     def history(self, limit: int = 20) -> list[SessionRow]:
         rows = self.conn.execute(
@@ -151,48 +247,3 @@ class Store:
             count += 1
             day -= timedelta(days=1)
         return count
-
-
-def repair(data_dir: Path, now: datetime) -> tuple[Path, dict[str, int]]:
-    """Copy every readable row of a damaged database into a fresh one; keep the damaged file.
-
-    Returns where the damaged file was moved and how many rows of each table were saved.
-    """
-    path = data_dir / DB_NAME
-    if not path.exists():
-        raise StoreError(f"there is no progress file at {path}", "nothing to repair; hearth creates it on first use")
-    damaged = path.with_name(f"{DB_NAME}.damaged-{now.strftime('%Y%m%d-%H%M%S')}")
-    path.rename(damaged)
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(DB_NAME + suffix)
-        if side.exists():
-            side.rename(damaged.with_name(damaged.name + suffix))
-    saved = {table: 0 for table in TABLES}
-    rows_by_table: dict[str, list[tuple[object, ...]]] = {table: [] for table in TABLES}
-    try:
-        old = sqlite3.connect(damaged)
-        for table in TABLES:
-            rows_by_table[table] = _readable_rows(old, table)
-        old.close()
-    except sqlite3.DatabaseError:
-        pass  # nothing readable at all: start fresh, the damaged file stays for inspection
-    fresh = Store(data_dir)
-    with fresh._transaction():
-        for table in ("progress", "settings", "sessions"):
-            for row in rows_by_table[table]:
-                placeholders = ", ".join("?" for _ in row)
-                fresh.conn.execute(f"INSERT OR REPLACE INTO {table} VALUES ({placeholders})", row)
-                saved[table] += 1
-    fresh.close()
-    return damaged, saved
-
-
-def _readable_rows(conn: sqlite3.Connection, table: str) -> list[tuple[object, ...]]:
-    """Rows of one table, skipping past pages that cannot be read."""
-    rows: list[tuple[object, ...]] = []
-    try:
-        for row in conn.execute(f"SELECT * FROM {table}"):
-            rows.append(tuple(row))
-    except sqlite3.DatabaseError:
-        pass
-    return rows

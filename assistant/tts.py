@@ -355,11 +355,16 @@ def create_speaker(
     return Pyttsx3Speaker(voice=voice, rate=rate, volume=volume)
 
 
+RATE_RANGE_WPM = (80, 450)
+"""Speaking rates every message and check uses: slower is hard to follow, faster is a blur."""
+
+
 def _check_rate_volume(rate: int, volume: float) -> None:
-    if not 80 <= rate <= 450:
-        raise ConfigError(f"speech rate {rate} words per minute is out of range", "use 80-450; 165 is calm")
+    low, high = RATE_RANGE_WPM
+    if not low <= rate <= high:
+        raise ConfigError(f"speech rate {rate} words per minute is out of range", f"use {low} to {high} words per minute (default {DEFAULT_RATE_WPM})")
     if not 0.0 <= volume <= 1.0:
-        raise ConfigError(f"volume {volume} is out of range", "use 0.0-1.0")
+        raise ConfigError(f"volume {volume} is out of range", "use 0 to 1")
 
 
 # --------------------------------------------------------------------------------------------------

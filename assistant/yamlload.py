@@ -66,53 +66,110 @@ class LDict(dict[str, Any], Located):
                 raise ContentError(f"{self.where_of(key)}: unknown key '{key}' in {what} (allowed: {', '.join(sorted(allowed))})")
 
 
+MAX_VALUES = 100_000  # far beyond any real file; only aliases (*a inside *b inside ...) get there
+
+
 def _located(value: Located, source: str, node: yaml.Node) -> Any:
     value.source = source
     value.line = node.start_mark.line + 1
     return value
 
 
-def _convert(node: yaml.Node, source: str, loader: _WordSafeLoader) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        result = _located(LDict(), source, node)
-        result.key_lines = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node)
-            if not isinstance(key, str):
-                raise ContentError(f"{source}:{key_node.start_mark.line + 1}: keys must be words, not {key!r}")
-            if key in result:
-                raise ContentError(f"{source}:{key_node.start_mark.line + 1}: '{key}' appears twice")
-            result[key] = _convert(value_node, source, loader)
-            result.key_lines[key] = key_node.start_mark.line + 1
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        items = LList(_convert(item, source, loader) for item in node.value)
-        return _located(items, source, node)
-    value = loader.construct_object(node)
-    if isinstance(value, str):
-        return _located(LStr(value), source, node)
-    return value
+class _Converter:
+    """Node tree -> located values. Aliases are allowed, but not one that contains itself, and not
+    a chain of them that multiplies into millions of values (the "billion laughs")."""
+
+    def __init__(self, source: str, loader: _WordSafeLoader) -> None:
+        self.source = source
+        self.loader = loader
+        self.count = 0
+        self.open: set[int] = set()  # the nodes being converted right now, outermost first
+
+    def convert(self, node: yaml.Node) -> Any:
+        line = node.start_mark.line + 1
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise ContentError(f"{self.source}:{line}: more than {MAX_VALUES} values: aliases (*name) expand this file too far")
+        if id(node) in self.open:
+            raise ContentError(f"{self.source}:{line}: an alias (*name) that contains itself")
+        self.open.add(id(node))
+        try:
+            return self._convert(node, line)
+        finally:
+            self.open.discard(id(node))
+
+    def _convert(self, node: yaml.Node, line: int) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            result = _located(LDict(), self.source, node)
+            result.key_lines = {}
+            for key_node, value_node in node.value:
+                key = self.scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+                key_line = key_node.start_mark.line + 1
+                if not isinstance(key, str):
+                    shown = repr(key) if key is not None else "a list or mapping"
+                    raise ContentError(f"{self.source}:{key_line}: keys must be words, not {shown}")
+                if key in result:
+                    raise ContentError(f"{self.source}:{key_line}: '{key}' appears twice")
+                result[key] = self.convert(value_node)
+                result.key_lines[key] = key_line
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            items = LList(self.convert(item) for item in node.value)
+            return _located(items, self.source, node)
+        value = self.scalar(node)
+        if isinstance(value, str):
+            return _located(LStr(value), self.source, node)
+        return value
+
+    def scalar(self, node: yaml.Node) -> Any:
+        """A scalar's value; a value its tag cannot hold (`!!int abc`, the date 2001-13-45) is an error."""
+        try:
+            return self.loader.construct_object(node)
+        except yaml.MarkedYAMLError as exc:
+            raise ContentError(f"{self.source}:{node.start_mark.line + 1}: {exc.problem or exc.context}") from None
+        except Exception as exc:  # noqa: BLE001 - PyYAML's constructors fail in many ways on a bad value (IndexError for `!!int`)
+            raise ContentError(f"{self.source}:{node.start_mark.line + 1}: '{node.value}' cannot be read as {node.tag.rsplit(':', 1)[-1]}: {exc}") from None
 
 
 def load_yaml(path: Path) -> Any:
-    """Parse one file; syntax errors become ContentError with file and line."""
-    text = path.read_text(encoding="utf-8")
+    """Parse one file; unreadable files, bad UTF-8 and syntax errors become ContentError with file and line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ContentError(f"{path}: cannot be read ({exc.strerror or exc})", "check the path and that the file is yours to read") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ContentError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x})", "save the file as UTF-8") from None
     return load_yaml_text(text, str(path))
 
 
 def load_yaml_text(text: str, source: str) -> Any:
-    loader = _WordSafeLoader(text)
+    try:
+        loader = _WordSafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character anywhere: found before parsing starts
+        raise _reader_error(exc, text, source) from None
     try:
         node = loader.get_single_node()
         if node is None:
             raise ContentError(f"{source}:1: the file is empty", "write the content described in docs/authoring.md")
-        return _convert(node, source, loader)
+        return _Converter(source, loader).convert(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
+        line = mark.line + 1 if mark else 1
         raise ContentError(f"{source}:{line}: not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, source) from None
+    except RecursionError:
+        raise ContentError(f"{source}:{loader.get_mark().line + 1}: nested too deeply") from None
     finally:
         loader.dispose()
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, source: str) -> ContentError:
+    line = text[: exc.position].count("\n") + 1
+    return ContentError(f"{source}:{line}: the character U+{exc.character:04X} is not allowed in a YAML file")
 
 
 def where(value: Any, fallback: str) -> str:

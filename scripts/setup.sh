@@ -2,7 +2,8 @@
 # Set up hearth on Debian/Ubuntu: system packages where missing, a virtual environment in .venv,
 # and the Python dependencies. Safe to run again; it only installs what is missing.
 #   bash scripts/setup.sh          what running hearth needs
-#   bash scripts/setup.sh --test   also what the tests need (virtual audio, sox, test extras)
+#   bash scripts/setup.sh --test   also what the tests need (virtual audio, sox and flite for synthesized
+#                                  test speech, the test extras): a fresh machine then runs every test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,7 @@ want_tests=0
 
 apt_packages=(espeak-ng libespeak-ng1 libportaudio2 alsa-utils)
 if [ "$want_tests" = 1 ]; then
-    apt_packages+=(pulseaudio pulseaudio-utils libasound2-plugins sox)
+    apt_packages+=(pulseaudio pulseaudio-utils libasound2-plugins sox flite)
 fi
 
 missing=()

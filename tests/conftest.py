@@ -61,3 +61,40 @@ def hearth_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]
         )
 
     return run
+
+
+# ---------------------------------------------------------------- a skip is not a pass
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--no-skips",
+        action="store_true",
+        help="fail the run when any test skips (scripts/test.sh and CI: on a machine set up by "
+        "scripts/setup.sh --test every test can run, so a skip is a missing install step)",
+    )
+
+
+_SKIPPED: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _SKIPPED.append((report.nodeid, reason))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if session.config.getoption("--no-skips") and _SKIPPED and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: pytest.Config) -> None:
+    if not (config.getoption("--no-skips") and _SKIPPED):
+        return
+    write = terminalreporter.write_line  # type: ignore[attr-defined]
+    terminalreporter.section("skipped tests fail this run (--no-skips)", red=True)  # type: ignore[attr-defined]
+    for nodeid, reason in _SKIPPED:
+        write(f"{nodeid}: {reason}")
+    write("fix: install what they need in scripts/setup.sh --test (or HEARTH_ALLOW_SKIPS=1 where that cannot be)")

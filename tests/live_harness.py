@@ -42,12 +42,12 @@ def command_audio(text: str, voice: str = "en-us", wpm: int = 150, lead_s: float
 class HearthProcess:
     """`python -m assistant ...` with its output lines collected on a thread."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path = REPO) -> None:
         self.lines: list[str] = []
         self._new: queue.Queue[str] = queue.Queue()
         self.proc = subprocess.Popen(
             [sys.executable, "-u", "-m", "assistant", *args],
-            cwd=REPO, env={**env, "PYTHONPATH": str(REPO)}, stdin=subprocess.DEVNULL,
+            cwd=cwd, env={**env, "PYTHONPATH": str(REPO)}, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         threading.Thread(target=self._read, daemon=True).start()

@@ -188,7 +188,7 @@ def test_template_parser_builds_the_tree():
         ("start 36 questions", "numbers as words"),
         ("start (| now)", "empty alternative"),
         ("start <now>", "lower case"),
-        ("start {Exercise}", "character"),
+        ("start {exer-cise}", "character"),
     ],
 )
 def test_template_parser_rejects(template, message):
@@ -235,9 +235,15 @@ def _oracle(intents, context):
     return meanings
 
 
+def _phrases(intents, context):
+    phrases = intents.grammar(context).phrases(1_000_000)
+    assert phrases is not None
+    return phrases
+
+
 @pytest.mark.parametrize("context", CONTEXTS)
 def test_every_phrase_matches_its_intent(builtin_intents, context):
-    phrases = builtin_intents.phrases(context)
+    phrases = _phrases(builtin_intents, context)
     oracle = _oracle(builtin_intents, context)
     assert set(phrases) == set(oracle)
     assert len(phrases) == len(set(phrases))
@@ -253,28 +259,28 @@ def test_every_phrase_matches_its_intent(builtin_intents, context):
 
 
 def test_turn_phrases_all_start_with_the_wake_name(builtin_intents):
-    phrases = builtin_intents.phrases("turn")
+    phrases = _phrases(builtin_intents, "turn")
     assert phrases
     assert all(phrase.startswith(f"{WAKE} ") for phrase in phrases)
     assert "juniper pause" in phrases and "pause" not in phrases
 
 
 def test_idle_unaddressed_phrases_are_only_start_and_continue(builtin_intents):
-    bare = [phrase for phrase in builtin_intents.phrases("idle") if not phrase.startswith(f"{WAKE} ")]
+    bare = [phrase for phrase in _phrases(builtin_intents, "idle") if not _addressed(phrase)]
     assert bare
     intents = {builtin_intents.match(phrase, "idle", enforce_wake=True).intent for phrase in bare}
     assert intents == {"start", "continue"}
-    addressed = {builtin_intents.match(p, "idle", enforce_wake=True).intent for p in builtin_intents.phrases("idle") if p.startswith(f"{WAKE} ")}
+    addressed = {builtin_intents.match(p, "idle", enforce_wake=True).intent for p in _phrases(builtin_intents, "idle") if _addressed(p)}
     assert {"help", "info", "list_exercises", "start"} <= addressed
 
 
 def test_prompt_phrases_need_no_wake_name(builtin_intents):
-    phrases = set(builtin_intents.phrases("prompt"))
+    phrases = set(_phrases(builtin_intents, "prompt"))
     for phrase in ("next question", "yes stop", "no keep going", "i'm done", "juniper next question"):
         assert phrase in phrases
 
 
-_JSGF_TOKEN = re.compile(r"<[a-z_]+>|[()\[\]|]|[a-z']+")
+_JSGF_TOKEN = re.compile(r"<[a-z_0-9]+>|[()\[\]|]|[a-z']+")
 
 
 def _parse_jsgf(jsgf: str) -> tuple[str, dict[str, list[str]]]:
@@ -284,7 +290,7 @@ def _parse_jsgf(jsgf: str) -> tuple[str, dict[str, list[str]]]:
     rules: dict[str, list[str]] = {}
     public = None
     for line in lines[2:]:
-        found = re.fullmatch(r"(public )?<([a-z_]+)> = (.+);", line)
+        found = re.fullmatch(r"(public )?<([a-z_0-9]+)> = (.+);", line)
         assert found, f"not a JSGF rule: {line}"
         name, body = found.group(2), found.group(3)
         assert name not in rules, f"<{name}> defined twice"
@@ -349,16 +355,15 @@ def test_jsgf_compiles_and_says_exactly_the_phrases(builtin_intents, context):
     assert referenced <= set(rules), f"rules used but never defined: {referenced - set(rules)}"
     assert set(rules) - referenced == {public}, "every rule but the public one is used"
     language = {" ".join(words) for words in _jsgf_language(rules, public, {})}
-    assert language == set(grammar.phrases)
-    assert set(grammar.phrases) == set(builtin_intents.phrases(context))
+    assert language == set(_phrases(builtin_intents, context))
     assert len(grammar.jsgf) < 20_000, "the JSGF should stay compact, not list every phrase"
 
 
 @pytest.mark.parametrize("context", CONTEXTS)
 def test_vocabulary_covers_the_phrases(builtin_intents, context):
     grammar = builtin_intents.grammar(context)
-    words = {word for phrase in grammar.phrases for word in phrase.split()}
-    assert grammar.vocabulary == words == builtin_intents.vocabulary(context)
+    words = {word for phrase in _phrases(builtin_intents, context) for word in phrase.split()}
+    assert grammar.vocabulary == words
     assert WAKE in grammar.vocabulary
     assert all(re.fullmatch(r"[a-z][a-z']*", word) for word in words)
 

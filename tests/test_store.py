@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from assistant.app import FakeClock, build_app, run_text
 from assistant.errors import StoreError
+from assistant.repair import repair
 from assistant.store import (
     DB_NAME,
     SCHEMA_VERSION,
     TABLES,
     Store,
     default_data_dir,
-    repair,
 )
 
 NOW = datetime(2026, 3, 14, 20, 30)
@@ -256,7 +258,7 @@ def test_cli_refuses_a_damaged_file_then_repairs_it(tmp_path, hearth_cli):
 # ---------------------------------------------------------------- nothing said is kept
 
 
-def test_text_mode_never_writes_what_was_typed(tmp_path, hearth_cli):
+def test_text_mode_never_writes_what_was_typed(tmp_path):
     data = tmp_path / "data"
     secret = "zanzibar marmalade quokka"
     script = "\n".join(
@@ -275,10 +277,15 @@ def test_text_mode_never_writes_what_was_typed(tmp_path, hearth_cli):
             "that's all from me",
         ]
     ) + "\n"
-    result = hearth_cli(["--text", "--mute", "--fake-clock", "--data-dir", data, "--names", "Alex", "Sam"], stdin=script)
-    assert result.returncode == 0, result.stderr
-    assert "Thank you both, for sharing and for listening." in result.stdout
-    assert "Thank you both. When you hear an appreciation" in result.stdout
+    # in-process, so the fake clock's session is saved (the CLI's --fake-clock never saves)
+    out = io.StringIO()
+    app = build_app(data, clock=FakeClock(), out=out, names=("Alex", "Sam"))
+    try:
+        run_text(app, script.splitlines())
+    finally:
+        app.close()
+    assert "Thank you both, for sharing and for listening." in out.getvalue()
+    assert "Thank you both. When you hear an appreciation" in out.getvalue()
     files = [path for path in data.rglob("*") if path.is_file()]
     assert any(path.name == DB_NAME for path in files)
     for path in files:

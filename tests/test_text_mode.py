@@ -16,7 +16,13 @@ NAMES = ["--names", "Alex", "Sam"]
 
 
 def session_args(data) -> list:
+    """A rehearsal on a fake clock: fast, and it saves nothing."""
     return ["--text", "--mute", "--fake-clock", "--data-dir", data, *NAMES]
+
+
+def saved_session_args(data) -> list:
+    """A real-clock session (for exercises without timers): its progress and history are saved."""
+    return ["--text", "--mute", "--data-dir", data, *NAMES]
 
 
 def assert_in_order(output: str, expected: list[str]) -> None:
@@ -29,8 +35,8 @@ def assert_in_order(output: str, expected: list[str]) -> None:
         at = found
 
 
-def run_script(hearth_cli, data, lines: list[str]):
-    result = hearth_cli(session_args(data), stdin="\n".join(lines) + "\n")
+def run_script(hearth_cli, data, lines: list[str], saved: bool = False):
+    result = hearth_cli((saved_session_args if saved else session_args)(data), stdin="\n".join(lines) + "\n")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "(not understood here" not in result.stdout, result.stdout
@@ -278,12 +284,13 @@ def test_help_then_more_and_good_night(tmp_path, hearth_cli):
 
 def test_a_returning_couple_hears_one_sentence_and_the_36_questions_note_the_time(tmp_path, hearth_cli):
     data = tmp_path / "data"
-    run_script(hearth_cli, data, ["start our daily check in", ":wait 240"])
-    again = run_script(hearth_cli, data, ["start our daily check in"])
+    first = run_script(hearth_cli, data, ["start our daily check in"], saved=True)  # input ends: stopped, remembered
+    assert "Welcome, Alex and Sam. Time for a short check-in." in first
+    again = run_script(hearth_cli, data, ["start our daily check in"], saved=True)
     assert_in_order(again, ["> start our daily check in", "hearth: Check-in time, Sam and Alex.", "hearth: Over to you, Sam."])
     assert "Welcome" not in again
     out = run_script(hearth_cli, data, ["start the thirty six questions", ":wait 600", "next question", ":wait 360", "next question",
-                                       "next question"])
+                                       "next question"])  # a rehearsal on the fake clock
     assert_in_order(out, [
         "hearth: Question 1.",
         "> next question",
@@ -377,7 +384,7 @@ class Running:
 
 def test_thirty_six_questions_resume_after_the_process_is_killed(tmp_path, hearth_cli, hearth_env):
     data = tmp_path / "data"
-    running = Running(session_args(data), tmp_path, hearth_env)
+    running = Running(saved_session_args(data), tmp_path, hearth_env)
     try:
         running.send("start the thirty six questions")
         running.wait_for("Question 1. Anyone in the world")
@@ -390,7 +397,7 @@ def test_thirty_six_questions_resume_after_the_process_is_killed(tmp_path, heart
         running.kill()
     assert running.proc.returncode == -signal.SIGKILL
 
-    out = run_script(hearth_cli, data, ["continue the thirty six questions", "next question"])
+    out = run_script(hearth_cli, data, ["continue the thirty six questions", "next question"], saved=True)
     assert_in_order(
         out,
         [
@@ -411,11 +418,20 @@ def test_thirty_six_questions_resume_after_the_process_is_killed(tmp_path, heart
     rows = [line for line in history.stdout.splitlines() if "Thirty-six questions" in line]
     assert len(rows) == 2
     assert "(interrupted)" in rows[1]  # the killed session never ended; newest first
+    assert "(stopped early" in rows[0]  # input ended mid-exercise: the session closed, its place saved
 
 
 def test_history_shows_the_sessions(tmp_path, hearth_cli):
+    import io
+
+    from assistant.app import FakeClock, build_app, run_text
+
     data = tmp_path / "data"
-    run_script(hearth_cli, data, ["start our check in", ":wait 240", "start the appreciation practice", "stop here"])
+    app = build_app(data, clock=FakeClock(), out=io.StringIO(), names=("Alex", "Sam"))  # in-process: saved
+    try:
+        run_text(app, ["start our check in", ":wait 240", "start the appreciation practice", "stop here"])
+    finally:
+        app.close()
     result = hearth_cli(["history", "--data-dir", data])
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

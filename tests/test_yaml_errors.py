@@ -395,7 +395,7 @@ LINES_FILE = Path(__file__).resolve().parents[1] / "assistant" / "content" / "li
          "unknown key 'farewell' in lines"),
         ("stray placeholder", '"Good night, you two."', '"Good night, {partner}."', "unknown placeholder {partner}"),
         ("unknown command", '"Good night, you two."', '"Say {cmd:sing}."', "{cmd:sing} names no command"),
-        ("unknown intent in help_order", "  confirming: [yes, no]", "  confirming: [yes, maybe]", "'maybe' is not an intent"),
+        ("unknown intent in help_order", "  confirming: [yes, no, info]", "  confirming: [yes, maybe]", "'maybe' is not an intent"),
     ],
 )
 def test_lines_file_errors_name_file_and_line(tmp_path, builtin_intents, case, old, new, message):

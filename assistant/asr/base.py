@@ -8,7 +8,10 @@ intents' meaning; the matcher (assistant.intents) turns a hypothesis' text into 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
+
+from ..grammar import WordGraph
 
 SAMPLE_RATE = 16_000
 
@@ -21,21 +24,39 @@ class Hypothesis:
     confidence: float  # 0..1, engine-specific but monotonic: higher is surer
     start_s: float
     end_s: float
+    # Audio time at which a live microphone would have this decision: the recognizer may decide
+    # before the audio that confirms the end of speech has been fed (or after, when decoding took
+    # longer than that audio lasts). None: when the block that produced it was fed.
+    ready_s: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Grammar:
-    """What may be recognized in one context.
-
-    `jsgf` is a compact JSGF grammar compiled from the intent templates (never an enumeration of every
-    sentence); `phrases` is the expanded list, for engines (Vosk) that take a phrase list;
-    `vocabulary` is every word that can occur.
-    """
+    """What may be recognized in one context: a compiled word graph (assistant.grammar), never an
+    enumeration of every sentence. Engines take what they can use of it: the graph itself
+    (constrained decoding), its JSGF (PocketSphinx), or its phrase list when it is small (Vosk).
+    `fillers` are words a free transcript may contain around a command ("um", "please")."""
 
     context: str
-    jsgf: str
-    phrases: tuple[str, ...]
-    vocabulary: frozenset[str]
+    graph: WordGraph
+    fillers: frozenset[str] = frozenset()
+
+    @cached_property
+    def jsgf(self) -> str:
+        return self.graph.to_jsgf()
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        return self.graph.vocabulary
+
+    def phrases(self, limit: int) -> list[str] | None:
+        """Every phrase, or None when there are more than `limit`."""
+        return self.graph.phrases(limit)
+
+    def parse(self, text_words: list[str]) -> str | None:
+        """The grammar phrase a (normalized) free transcript spells, fillers left out; or None."""
+        path = self.graph.parse(text_words, self.fillers)
+        return " ".join(path) if path else None
 
 
 class Recognizer(Protocol):

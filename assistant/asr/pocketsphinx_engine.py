@@ -2,10 +2,10 @@
 
 Why it is shaped this way (figures in docs/false-activations.md):
 
-* Audio is cut into speech segments by PocketSphinx's own voice-activity `Endpointer`, and each
-  segment is decoded whole (`full_utt=True`, so cepstral mean normalization sees the entire
-  segment), rather than streaming the grammar search over the evening: a grammar search left
-  running matches *something* in most stretches of talk.
+* Audio is cut into speech segments by the shared segmenter (assistant/asr/vad.py: Silero VAD and
+  the level relative to the room), and each segment is decoded whole (`full_utt=True`, so
+  cepstral mean normalization sees the entire segment), rather than streaming the grammar search
+  over the evening: a grammar search left running matches *something* in most stretches of talk.
 * A segment longer than a command could be (`max_duration_s`) is dropped without being decoded,
   which is both the cheapest rejection and a privacy win.
 * Every grammar hit is re-checked against a free phone-loop decode of the same audio
@@ -32,7 +32,9 @@ import numpy as np
 import pocketsphinx
 
 from assistant.asr.base import SAMPLE_RATE, Grammar, Hypothesis
+from assistant.asr.vad import Segment, Segmenter, SegmenterSettings, default_segmenter
 from assistant.asr.verify import SegmentEvidence, VerifierSettings, clean_word, judge
+from assistant.grammar import WordGraph
 
 _BYTES_PER_SAMPLE = 2
 _FRAME_RATE = 100  # PocketSphinx feature frames per second
@@ -40,93 +42,6 @@ _PHONE_SEARCH = "__phones"
 _PURE_PHONE_SEARCH = "__pure_phones"  # phone loop without the phone LM: a stronger garbage model
 _FREE_SEARCH = "_default"
 _FILLER = re.compile(r"^(<.*>|\[.*\]|\+.*\+|SIL)$")
-
-
-@dataclass(frozen=True)
-class _Segment:
-    """One stretch of speech; `pcm` is None when it was too long to be a command."""
-
-    start_s: float
-    end_s: float
-    pcm: bytes | None
-
-
-class _SpeechSegmenter:
-    """Voice-activity segmentation with a running clock that survives resets.
-
-    Wraps `pocketsphinx.Endpointer`, which wants fixed 30 ms frames, so incoming blocks of any size
-    are re-framed here. Segments longer than `max_s` stop collecting audio (memory and privacy)
-    and are reported with `pcm=None`.
-    """
-
-    def __init__(self, max_s: float, vad_mode: int) -> None:
-        self._max_bytes = int(max_s * SAMPLE_RATE) * _BYTES_PER_SAMPLE
-        self._vad_mode = vad_mode
-        self._origin_s = 0.0  # audio time at which the current endpointer started
-        self._consumed_bytes = 0  # bytes fed to all endpointers so far
-        self._new_endpointer()
-
-    def _new_endpointer(self) -> None:
-        self._ep = pocketsphinx.Endpointer(vad_mode=self._vad_mode)
-        self._pending = b""
-        self._parts: list[bytes] = []
-        self._size = 0
-        self._overlong = False
-        self._start_s: float | None = None
-        self._origin_s = self._consumed_bytes / (_BYTES_PER_SAMPLE * SAMPLE_RATE)
-
-    def restart(self) -> None:
-        """Drop any open segment and buffered audio; the clock keeps running."""
-        self._consumed_bytes += len(self._pending)
-        self._new_endpointer()
-
-    def feed(self, pcm: bytes) -> list[_Segment]:
-        """Consume a block; return the segments it completed."""
-        self._pending += pcm
-        size = self._ep.frame_bytes
-        done: list[_Segment] = []
-        while len(self._pending) >= size:
-            frame, self._pending = self._pending[:size], self._pending[size:]
-            self._consumed_bytes += size
-            segment = self._step(self._ep.process(frame))
-            if segment is not None:
-                done.append(segment)
-        return done
-
-    def finish(self) -> list[_Segment]:
-        """End of input: close the open segment, if any."""
-        if self._start_s is None:
-            self.restart()
-            return []
-        if self._pending:
-            self._collect(self._ep.end_stream(self._pending))
-        self._consumed_bytes += len(self._pending)
-        self._pending = b""
-        segment = self._close(self._consumed_bytes / (_BYTES_PER_SAMPLE * SAMPLE_RATE))
-        self.restart()
-        return [segment]
-
-    def _step(self, speech: bytes | None) -> _Segment | None:
-        if speech is not None and self._start_s is None:
-            self._start_s = self._origin_s + float(self._ep.speech_start)
-        self._collect(speech)
-        if self._start_s is not None and not self._ep.in_speech:
-            return self._close(self._origin_s + float(self._ep.speech_end))
-        return None
-
-    def _collect(self, speech: bytes | None) -> None:
-        if speech is None or self._overlong:
-            return
-        self._parts.append(speech)
-        self._size += len(speech)
-        if self._size > self._max_bytes:
-            self._overlong, self._parts = True, []
-
-    def _close(self, end_s: float) -> _Segment:
-        start_s = self._start_s if self._start_s is not None else end_s
-        pcm = None if self._overlong else b"".join(self._parts)
-        self._parts, self._size, self._overlong, self._start_s = [], 0, False, None
-        return _Segment(start_s, max(end_s, start_s), pcm)
 
 
 def add_noise_floor(pcm: bytes, dbfs: float, rng: np.random.Generator) -> bytes:
@@ -211,12 +126,12 @@ class _Decoders:
         return tuple(phones)
 
     def evidence(
-        self, search: str, phrases: frozenset[str], pcm: bytes, context: str = ""
+        self, search: str, graph: WordGraph | None, pcm: bytes, context: str = ""
     ) -> SegmentEvidence | None:
         """Decode `pcm` with the grammar and, if it matched, gather the second-pass evidence.
 
         PocketSphinx returns the best *partial* path when no grammar end state was reached
-        ("what can i"); `phrases` (when given) tells whole phrases from such fragments.
+        ("what can i"); `graph` (when given) tells whole phrases from such fragments.
         """
         grammar = self.run(search, pcm)
         text = " ".join(clean_word(w) for w in grammar.text.split())
@@ -237,7 +152,7 @@ class _Decoders:
             grammar_phones=self.phones_of([t.word for t in grammar.tokens]),
             free_phones=tuple(t.word for t in loop.tokens),
             free_words=free_words,
-            complete=not phrases or text in phrases,
+            complete=graph is None or graph.accepts(text.split()),
             grammar_prob=grammar.prob,
             word_probs=tuple(t.prob for t in grammar.tokens),
             word_margins=word_margins(grammar, loop),
@@ -295,7 +210,7 @@ class PocketSphinxRecognizer:
         settings: second-pass thresholds (`VerifierSettings()` holds the measured defaults).
         verify: False returns every grammar hit (for measurement only: it accepts conversation).
         noise_floor_dbfs: white-noise floor added before decoding; None disables it.
-        vad_mode: Endpointer aggressiveness 0 (loose) .. 3 (strict).
+        segmenter: where speech segments come from (default: the shared Silero segmenter).
         free_lm: also load the open-vocabulary LM for the word-overlap check (~+80 MB, slower).
         pure_phone_loop: also decode with a phone loop without phone LM (measurement only).
         hmm, dictionary: acoustic model folder and pronunciation dictionary (default: bundled).
@@ -311,7 +226,7 @@ class PocketSphinxRecognizer:
         settings: VerifierSettings | None = None,
         verify: bool = True,
         noise_floor_dbfs: float | None = -66.0,
-        vad_mode: int = 0,
+        segmenter: Segmenter | None = None,
         free_lm: bool = False,
         pure_phone_loop: bool = False,
         hmm: str | None = None,
@@ -325,9 +240,9 @@ class PocketSphinxRecognizer:
         self._decoders = _Decoders(
             free_lm or self.settings.min_word_overlap > 0, hmm, dictionary, pure_phone_loop
         )
-        self._segmenter = _SpeechSegmenter(self.settings.max_duration_s, vad_mode)
+        self._segmenter = segmenter or default_segmenter(SegmenterSettings(max_s=self.settings.max_duration_s))
         self._search: str | None = None
-        self._phrases: frozenset[str] = frozenset()
+        self._graph: WordGraph | None = None
         self._context = ""
         self.last_evidence: SegmentEvidence | None = None  # for measurement; overwritten per hit
         if grammar is not None:
@@ -340,7 +255,7 @@ class PocketSphinxRecognizer:
     def set_grammar(self, grammar: Grammar) -> None:
         """Switch context; the open segment is dropped so that it cannot match the new grammar."""
         self._search = self._decoders.grammar_search(grammar.jsgf)
-        self._phrases = frozenset(" ".join(p.lower().split()) for p in grammar.phrases)
+        self._graph = grammar.graph
         self._context = grammar.context
         self._segmenter.restart()
 
@@ -357,11 +272,11 @@ class PocketSphinxRecognizer:
         self._segmenter.restart()
         self.last_evidence = None
 
-    def _decode_all(self, segments: list[_Segment]) -> list[Hypothesis]:
-        found = (self._decode(s) for s in segments)
+    def _decode_all(self, segments: list[Segment]) -> list[Hypothesis]:
+        found = (self._decode(s) for s in segments if s.final)
         return [h for h in found if h is not None]
 
-    def _decode(self, segment: _Segment) -> Hypothesis | None:
+    def _decode(self, segment: Segment) -> Hypothesis | None:
         self.last_evidence = None
         if segment.pcm is None or self._search is None:
             return None
@@ -370,7 +285,7 @@ class PocketSphinxRecognizer:
         pcm = segment.pcm
         if self.noise_floor_dbfs is not None:
             pcm = add_noise_floor(pcm, self.noise_floor_dbfs, self._rng)
-        evidence = self._decoders.evidence(self._search, self._phrases, pcm, self._context)
+        evidence = self._decoders.evidence(self._search, self._graph, pcm, self._context)
         self.last_evidence = evidence
         if evidence is None:
             return None

@@ -12,6 +12,11 @@ Three properties of that design shape this adapter, each measured on the real li
   `unknown_words` lets the app warn about it at start-up.
 * The garbage word that absorbs out-of-grammar speech is model-specific ("[unk]" in the English
   models, "<UNK>" in the Korean one); it is looked up, not assumed.
+
+A grammar too large to list (more than PHRASE_LIMIT phrases: the compiled word graph says how
+many) is given to Vosk as its vocabulary instead, each word on its own plus the garbage word, and
+a result counts only if it is a path of the graph (fillers left out) with no garbage in it. Speech
+segments come from the shared segmenter (assistant/asr/vad.py), each decoded whole.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.asr.base import SAMPLE_RATE, Grammar, Hypothesis
+from assistant.asr.vad import Segment, Segmenter, default_segmenter
 from assistant.errors import ModelError
 from assistant.models import vosk_model_problem
 
@@ -38,6 +44,9 @@ DEFAULT_MIN_CONFIDENCE = 0.7
 
 UNKNOWN_TOKENS = ("[unk]", "<UNK>", "<unk>")
 """Garbage-word spellings used by Vosk models, in the order they are tried."""
+
+PHRASE_LIMIT = 5_000
+"""Largest grammar given to Vosk as a phrase list; larger ones go as a word list (see above)."""
 
 _SPECIAL_WORD = re.compile(r"^(#\d+|<[^>]*>|\[[^\]]*\]|!SIL)$")
 
@@ -153,83 +162,96 @@ class VoskRecognizer:
         model: vosk.Model,
         sample_rate: int = SAMPLE_RATE,
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        segmenter: Segmenter | None = None,
     ) -> None:
         self._vosk = _import_vosk()
         self._model = model
         self._sample_rate = sample_rate
         self._min_confidence = min_confidence
+        self._segmenter = segmenter or default_segmenter()
         self._unk = unknown_token(model)
-        self._recognizer: Any = None
-        self._phrases: frozenset[str] = frozenset()
-        self._offset_samples = 0  # samples fed to recognizers that have since been replaced
-        self._fed_samples = 0  # samples fed to the current recognizer
-        self._odd_byte = b""
+        self._spec: str | None = None  # the grammar, as the JSON libvosk takes
+        self._grammar: Grammar | None = None
+        self._phrases: frozenset[str] | None = frozenset()  # None: word-list mode
+        self._offset_s = 0.0  # where the audio being decoded begins
 
     @property
-    def phrases(self) -> frozenset[str]:
-        """The phrases the current grammar can actually recognize (all words known to the model)."""
+    def phrases(self) -> frozenset[str] | None:
+        """The phrases the current grammar can recognize (all words known to the model), or None
+        when the grammar is too large to list and goes to Vosk as a word list."""
         return self._phrases
 
     def set_grammar(self, grammar: Grammar) -> None:
-        """Build a fresh recognizer for `grammar`; the partial utterance is dropped.
+        """Build a recognizer for `grammar`; the open segment is dropped.
 
         A rebuild takes well under a millisecond (libvosk composes the graph lazily), and a fresh
         recognizer avoids libvosk's SetGrammar, which fails hard on a recognizer mid-utterance.
         """
-        self._offset_samples += self._fed_samples
-        self._fed_samples = 0
-        self._odd_byte = b""
-        phrases = usable_phrases(self._model, grammar.phrases)
-        self._phrases = frozenset(phrases)
-        if not phrases:
-            log.warning(
-                "No phrase of context %r can be recognized by this Vosk model", grammar.context
-            )
-            self._recognizer = None
+        self._segmenter.restart()
+        self._grammar = grammar
+        listed = grammar.phrases(PHRASE_LIMIT)
+        entries: tuple[str, ...]
+        if listed is None:
+            self._phrases = None
+            entries = tuple(sorted(set(grammar.vocabulary) - set(unknown_words(self._model, grammar.vocabulary))))
+        else:
+            entries = usable_phrases(self._model, listed)
+            self._phrases = frozenset(entries)
+        if not entries:
+            log.warning("No phrase of context %r can be recognized by this Vosk model", grammar.context)
+            self._spec = None
             return
         garbage = [self._unk] if self._unk is not None else []
-        spec = json.dumps(list(phrases) + garbage, ensure_ascii=False)
-        self._recognizer = self._vosk.KaldiRecognizer(self._model, float(self._sample_rate), spec)
-        self._recognizer.SetWords(True)
+        self._spec = json.dumps(list(entries) + garbage, ensure_ascii=False)
 
     def accept(self, pcm: bytes) -> list[Hypothesis]:
-        """Feed 16-bit mono PCM; returns the phrase completed by this block, if any."""
-        data = self._odd_byte + pcm
-        cut = len(data) - len(data) % 2
-        data, self._odd_byte = data[:cut], data[cut:]
-        if not data:
-            return []
-        self._fed_samples += len(data) // 2
-        if self._recognizer is None or not self._recognizer.AcceptWaveform(data):
-            return []
-        return self._parse(self._recognizer.Result())
+        """Feed 16-bit mono PCM; returns the phrases whose speech segments ended in this block."""
+        return self._decode_all(self._segmenter.feed(pcm))
 
     def flush(self) -> list[Hypothesis]:
-        """End of input: decode what is left of the open utterance."""
-        if self._recognizer is None:
-            return []
-        return self._parse(self._recognizer.FinalResult())
+        """End of input: decode the open segment, if any."""
+        return self._decode_all(self._segmenter.finish())
 
     def reset(self) -> None:
-        """Forget the open utterance (after hearth spoke); keeps the clock and speaker state."""
-        self._odd_byte = b""
-        if self._recognizer is not None:
-            self._recognizer.Reset()
+        """Forget the open segment (after hearth spoke); the clock keeps running."""
+        self._segmenter.restart()
+
+    def _decode_all(self, segments: list[Segment]) -> list[Hypothesis]:
+        found: list[Hypothesis] = []
+        for segment in segments:
+            if not segment.final or segment.pcm is None or self._spec is None:
+                continue
+            self._offset_s = segment.audio_start_s
+            # A fresh recognizer per segment: its word times then start at the segment's audio.
+            recognizer = self._vosk.KaldiRecognizer(self._model, float(self._sample_rate), self._spec)
+            recognizer.SetWords(True)
+            recognizer.AcceptWaveform(segment.pcm)
+            found.extend(self._parse(recognizer.FinalResult()))
+        return found
 
     def _parse(self, result_json: str) -> list[Hypothesis]:
         """Turn one Vosk result into at most one hypothesis, applying every rejection rule."""
         result = json.loads(result_json)
         words = result.get("result") or []
         text = " ".join(str(result.get("text", "")).split())
-        if not text or not words or text not in self._phrases:
-            # Silence; garbage alone or mixed in (the garbage word is never part of a phrase, and a
-            # command said inside a longer sentence is exactly the false activation to avoid); or a
-            # bigram splice of several phrases.
+        if not text or not words:
+            return []
+        if self._phrases is None:
+            # Word-list mode: the garbage word means other speech; the rest must be a phrase.
+            if self._unk is not None and self._unk in text.split():
+                return []
+            phrase = self._grammar.parse(text.split()) if self._grammar is not None else None
+            if phrase is None:
+                return []
+            text = phrase
+        elif text not in self._phrases:
+            # Garbage alone or mixed in (the garbage word is never part of a phrase, and a command
+            # said inside a longer sentence is exactly the false activation to avoid); or a bigram
+            # splice of several phrases.
             return []
         confidence = min(float(w.get("conf", 0.0)) for w in words)
         if confidence < self._min_confidence:
             return []
-        base = self._offset_samples / self._sample_rate
-        start = base + float(words[0]["start"])
-        end = base + float(words[-1]["end"])
+        start = self._offset_s + float(words[0]["start"])
+        end = self._offset_s + float(words[-1]["end"])
         return [Hypothesis(text=text, confidence=confidence, start_s=start, end_s=end)]

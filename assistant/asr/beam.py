@@ -1,0 +1,119 @@
+"""Decoding one encoded segment: a free greedy transcript, and a beam search held to the grammar.
+
+Both use the same decoder and the same log-probabilities (normalized over the whole vocabulary,
+before any token is masked), so their scores can be compared: conversation forced into a command
+phrase scores far below what the model would freely have written, while a command said clearly
+scores about the same either way. That comparison is the rejection rule (whisper_engine.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .token_graph import END, State, TokenGraph
+from .whisper_decoder import Array, Cache, WhisperDecoder, select
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Tokens (the end-of-text token included) and their mean log-probability."""
+
+    tokens: tuple[int, ...]
+    mean_logprob: float
+    finished: bool  # ended with end-of-text within the length limit
+
+
+@dataclass(frozen=True)
+class Start:
+    """The decoder after the prompt: log-probabilities of the first text token, and its cache."""
+
+    logprobs: Array  # [vocabulary]
+    cache: Cache
+    no_speech: float  # the model's probability that the segment holds no speech at all
+    position: int
+
+
+def begin(decoder: WhisperDecoder, audio: Cache, prompt: tuple[int, ...], no_speech_token: int) -> Start:
+    logprobs, cache = decoder.forward(np.array([prompt], dtype=np.int64), 0, audio, None)
+    return Start(logprobs[0, -1], cache, float(np.exp(logprobs[0, 0, no_speech_token])), len(prompt))
+
+
+def greedy(decoder: WhisperDecoder, audio: Cache, start: Start, allowed: NDArray[np.bool_], end_of_text: int, max_tokens: int, sentence_ends: frozenset[int] = frozenset()) -> Decoded:
+    """The model's own best guess, one token at a time, among `allowed` tokens.
+
+    It stops at the end of the first sentence: a command is one sentence, and on a window cut to
+    the segment tiny.en often starts the same sentence over again. The end-of-text token is then
+    scored where the sentence ended, as if the model had chosen it."""
+    logprobs, cache, position = start.logprobs, start.cache, start.position
+    tokens: list[int] = []
+    total = 0.0
+    for _ in range(max_tokens):
+        token = int(np.argmax(np.where(allowed, logprobs, -np.inf)))
+        if tokens and tokens[-1] in sentence_ends and token != end_of_text:
+            token = end_of_text
+        tokens.append(token)
+        total += float(logprobs[token])
+        if token == end_of_text:
+            return Decoded(tuple(tokens), total / len(tokens), True)
+        step, cache = decoder.forward(np.array([[token]], dtype=np.int64), position, audio, cache)
+        logprobs, position = step[0, 0], position + 1
+    return Decoded(tuple(tokens), total / max(1, len(tokens)), False)
+
+
+@dataclass(frozen=True)
+class _Beam:
+    score: float
+    tokens: tuple[int, ...]
+    state: State
+
+
+def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: TokenGraph, width: int, length_bonus: float | None = None) -> Decoded | None:
+    """The best phrase of the grammar for this audio (beam search over allowed tokens only); None
+    when no phrase could be finished. Finished phrases are ranked by their mean log-probability
+    per token, or, with a `length_bonus`, by their total plus that bonus per token (a word
+    insertion bonus, as classic decoders have): in noise the last words of a command are the least
+    certain, and a plain mean would rather drop them than hear them."""
+    beams = [_Beam(0.0, (), graph.start)]
+    logprobs = start.logprobs[None]
+    cache = start.cache
+    position = start.position
+    finished: list[Decoded] = []
+
+    def rank(total: float, length: int) -> float:
+        return total / length if length_bonus is None else total + length_bonus * length
+
+    for _ in range(min(graph.longest_tokens, decoder.max_tokens - position - 1)):
+        candidates: list[tuple[float, int, int, State]] = []
+        for row, beam in enumerate(beams):
+            moves = graph.moves(beam.state)
+            ids = np.fromiter(moves, dtype=np.int64, count=len(moves))
+            scores = beam.score + logprobs[row, ids]
+            for index in np.argsort(-scores)[:width]:
+                token = int(ids[index])
+                candidates.append((float(scores[index]), row, token, moves[token]))
+        candidates.sort(key=lambda c: -c[0])
+        survivors: list[tuple[float, int, int, State]] = []
+        for score, row, token, state in candidates[: 2 * width]:  # an ending counts only if it ranks among the best
+            tokens = beams[row].tokens + (token,)
+            if state == END:
+                finished.append(Decoded(tokens, score / len(tokens), True))
+            elif len(survivors) < width:
+                survivors.append((score, row, token, state))
+        if not survivors:
+            break
+        if len(finished) >= width:
+            length = len(beams[0].tokens) + 2
+            best = max(rank(f.mean_logprob * len(f.tokens), len(f.tokens)) for f in finished)
+            if max(rank(score, length) for score, _, _, _ in survivors) < best:
+                break
+        rows = np.array([row for _, row, _, _ in survivors], dtype=np.int64)
+        step_tokens = np.array([[token] for _, _, token, _ in survivors], dtype=np.int64)
+        step, cache = decoder.forward(step_tokens, position, audio, select(cache, rows))
+        logprobs, position = step[:, 0], position + 1
+        beams = [_Beam(score, beams[row].tokens + (token,), state) for score, row, token, state in survivors]
+    if not finished:
+        return None
+    return max(finished, key=lambda d: rank(d.mean_logprob * len(d.tokens), len(d.tokens)))

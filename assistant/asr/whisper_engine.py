@@ -1,0 +1,244 @@
+"""Whisper tiny.en behind the `Recognizer` interface, held to the live grammar.
+
+Per speech segment (from the shared segmenter, assistant/asr/vad.py):
+
+1. CTranslate2 encodes the audio (a window cut to the segment, padded to `window_s`).
+2. The decoder writes its own best transcript (greedy, free). If that transcript, normalized and
+   with fillers left out, is a phrase of the live grammar, it is the answer.
+3. Otherwise a beam search held to the grammar (token_graph.py) finds the best phrase, and it is
+   accepted only if its mean log-probability per token is within the context's margin of the free
+   transcript's: speech that really was a command scores about the same either way, conversation
+   forced into a command shape scores far lower. The margins were calibrated per context on the
+   tuning half of the measurement material (scripts/bench_asr.py) and reported on the other half.
+4. A segment the model itself calls empty (no-speech probability above `max_no_speech`) is dropped.
+
+The free transcript never leaves this module: it is compared and forgotten, never logged or
+stored. What comes out is only ever a phrase of the live grammar.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import ModelError
+from ..templates import normalize
+from .base import SAMPLE_RATE, Grammar, Hypothesis
+from .beam import Decoded, begin, constrained, greedy
+from .features import log_mel
+from .token_graph import TokenGraph
+from .vad import Segment, Segmenter
+from .whisper_decoder import WhisperDecoder
+from .whisper_model import DOWNLOAD_FIX, WhisperModel
+
+RUNTIME_FIX = "install it: pip install ctranslate2 tokenizers (scripts/setup.sh does)"
+
+
+class WhisperRuntime:
+    """The loaded model: CTranslate2's encoder, the numpy decoder, the tokenizer."""
+
+    def __init__(self, model: WhisperModel, threads: int = 2) -> None:
+        try:
+            import ctranslate2
+            import tokenizers
+        except ImportError as error:
+            raise ModelError(f"the Whisper runtime cannot be imported ({error})", RUNTIME_FIX) from error
+        self._ctranslate2 = ctranslate2
+        try:
+            self.encoder: Any = ctranslate2.models.Whisper(str(model.path), device="cpu", compute_type="int8", intra_threads=threads)
+            self.tokenizer: Any = tokenizers.Tokenizer.from_file(str(model.path / "tokenizer.json"))
+            config = json.loads((model.path / "config.json").read_text(encoding="utf-8"))
+        except (RuntimeError, ValueError, OSError, json.JSONDecodeError) as error:
+            raise ModelError(f"the Whisper model in {model.path} cannot be loaded ({error})", DOWNLOAD_FIX) from error
+        self.decoder = WhisperDecoder(model.path / "model.bin")
+        self.model = model
+        self.end_of_text = self._special("<|endoftext|>")
+        self.prompt = (self._special("<|startoftranscript|>"), self._special("<|notimestamps|>"))
+        self.no_speech = self._special("<|nocaptions|>")
+        allowed = np.zeros(self.decoder.vocabulary_size, dtype=bool)
+        allowed[: self.end_of_text + 1] = True
+        allowed[[i for i in config.get("suppress_ids", []) if 0 <= i < allowed.size]] = False
+        self.free_tokens = allowed
+        self._spellings: dict[str, tuple[int, ...]] = {}
+        self.sentence_ends = frozenset(t for mark in (".", "?", "!") for t in self.encode_text(mark)[:1])
+        _one_blas_thread()
+
+    def _special(self, name: str) -> int:
+        token = self.tokenizer.token_to_id(name)
+        if token is None:
+            raise ModelError(f"the Whisper tokenizer has no {name}", DOWNLOAD_FIX)
+        return int(token)
+
+    def encode_text(self, text: str) -> tuple[int, ...]:
+        cached = self._spellings.get(text)
+        if cached is None:
+            cached = self._spellings[text] = tuple(self.tokenizer.encode(text, add_special_tokens=False).ids)
+        return cached
+
+    def text_of(self, tokens: tuple[int, ...]) -> str:
+        return str(self.tokenizer.decode([t for t in tokens if t < self.end_of_text]))
+
+    def encode_audio(self, audio: NDArray[np.float32]) -> NDArray[np.float32]:
+        features = log_mel(audio)[None]
+        encoded = self.encoder.encode(self._ctranslate2.StorageView.from_array(np.ascontiguousarray(features)), to_cpu=True)
+        result: NDArray[np.float32] = np.asarray(encoded, dtype=np.float32)[0]
+        return result
+
+
+def _one_blas_thread() -> None:
+    """The decoder's matrices are small: one BLAS thread is as fast on an idle machine, and far
+    faster on a busy one (OpenBLAS's spinning threads then fight CTranslate2's and each other)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
+@dataclass(frozen=True)
+class WhisperSettings:
+    beam_width: int = 4
+    length_bonus: float | None = None  # see beam.constrained
+    window_s: float = 0.0  # pad shorter segments with silence up to this length (0: no padding)
+    tail_pad_s: float = 0.2  # silence added after every segment
+    max_no_speech: float = 0.6
+    # How far below the free transcript's mean log-probability per token a grammar phrase may
+    # score and still be accepted, per context (contexts not listed use `default_margin`).
+    margins: Mapping[str, float] = field(default_factory=lambda: {"idle": 0.5, "prompt": 0.75, "turn": 0.6})
+    default_margin: float = 0.75
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one decision was based on, for measurement and calibration: scores and counts only,
+    never the free transcript's words."""
+
+    context: str
+    start_s: float
+    end_s: float
+    no_speech: float
+    free_logprob: float
+    free_tokens: int
+    free_parsed: bool  # the free transcript itself was a grammar phrase
+    constrained_logprob: float | None
+    constrained_tokens: int
+    word_distance: float  # word edit distance from the free transcript to the constrained phrase, per phrase word
+    phrase: str | None  # the grammar phrase the decision was about (accepted or not)
+    accepted: bool
+    compute_s: float
+
+
+def word_distance(heard: list[str], phrase: list[str]) -> float:
+    """Levenshtein distance over words, divided by the phrase's length."""
+    previous = list(range(len(phrase) + 1))
+    for i, word in enumerate(heard, 1):
+        current = [i]
+        for j, target in enumerate(phrase, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != target)))
+        previous = current
+    return previous[-1] / max(1, len(phrase))
+
+
+class WhisperRecognizer:
+    """Grammar-held Whisper recognizer (implements `Recognizer`)."""
+
+    name = "whisper"
+
+    def __init__(self, runtime: WhisperRuntime, segmenter: Segmenter, settings: WhisperSettings | None = None, *, measure_both: bool = False) -> None:
+        self.runtime = runtime
+        self.segmenter = segmenter
+        self.settings = settings or WhisperSettings()
+        self.measure_both = measure_both  # also run the constrained search when the free text parsed
+        self._grammar: Grammar | None = None
+        self._graphs: dict[int, TokenGraph] = {}
+        self._tentative: tuple[float, float, float, Hypothesis | None] | None = None
+        self.evidence: list[Evidence] = []  # filled only when measuring (see `keep_evidence`)
+        self.keep_evidence = False
+
+    def set_grammar(self, grammar: Grammar) -> None:
+        self._grammar = grammar
+        self.segmenter.restart()
+        self._tentative = None
+
+    def accept(self, pcm: bytes) -> list[Hypothesis]:
+        return self._handle(self.segmenter.feed(pcm))
+
+    def flush(self) -> list[Hypothesis]:
+        return self._handle(self.segmenter.finish())
+
+    def reset(self) -> None:
+        self.segmenter.restart()
+        self._tentative = None
+
+    @property
+    def _now_s(self) -> float:
+        return self.segmenter.clock_s
+
+    def _handle(self, segments: list[Segment]) -> list[Hypothesis]:
+        found = []
+        for segment in segments:
+            if segment.pcm is None or self._grammar is None:
+                self._tentative = None
+                continue
+            if not segment.final:
+                started = self._now_s
+                hypothesis, compute = self._decide(segment)
+                self._tentative = (segment.start_s, segment.end_s, started + compute, hypothesis)
+                continue
+            if self._tentative is not None and self._tentative[:2] == (segment.start_s, segment.end_s):
+                ready, hypothesis = self._tentative[2], self._tentative[3]
+            else:
+                started = self._now_s
+                hypothesis, compute = self._decide(segment)
+                ready = started + compute
+            self._tentative = None
+            if hypothesis is not None:
+                found.append(Hypothesis(hypothesis.text, hypothesis.confidence, hypothesis.start_s, hypothesis.end_s, max(ready, self._now_s)))
+        return found
+
+    def _token_graph(self, grammar: Grammar) -> TokenGraph:
+        graph = self._graphs.get(id(grammar.graph))
+        if graph is None:
+            graph = self._graphs[id(grammar.graph)] = TokenGraph(grammar.graph, self.runtime.encode_text, self.runtime.end_of_text)
+        return graph
+
+    def _decide(self, segment: Segment) -> tuple[Hypothesis | None, float]:
+        """Decode one segment; (hypothesis or None, seconds it took)."""
+        assert self._grammar is not None and segment.pcm is not None
+        clock = time.perf_counter()
+        grammar, settings, runtime = self._grammar, self.settings, self.runtime
+        audio = np.frombuffer(segment.pcm, dtype="<i2").astype(np.float32) / 32768.0
+        length = max(audio.size + int(settings.tail_pad_s * SAMPLE_RATE), int(settings.window_s * SAMPLE_RATE))
+        audio = np.concatenate([audio, np.zeros(length - audio.size, dtype=np.float32)])
+        keys = runtime.decoder.audio_keys(runtime.encode_audio(audio))
+        start = begin(runtime.decoder, keys, runtime.prompt, runtime.no_speech)
+        graph = self._token_graph(grammar)
+        free = greedy(runtime.decoder, keys, start, runtime.free_tokens, runtime.end_of_text, graph.longest_tokens + 8, runtime.sentence_ends)
+        free_words = normalize(runtime.text_of(free.tokens))
+        phrase = grammar.parse(free_words) if free.finished else None
+        best: Decoded | None = None
+        if phrase is None or self.measure_both:
+            best = constrained(runtime.decoder, keys, start, graph, settings.beam_width, settings.length_bonus)
+        best_words = normalize(runtime.text_of(best.tokens)) if best is not None else []
+        distance = word_distance(free_words, best_words) if best is not None else 1.0
+        margin = settings.margins.get(grammar.context, settings.default_margin)
+        accepted = phrase
+        if phrase is None and best is not None and best.mean_logprob >= free.mean_logprob - margin and grammar.graph.accepts(best_words):
+            accepted = " ".join(best_words)
+        if start.no_speech > settings.max_no_speech:
+            accepted = None
+        compute = time.perf_counter() - clock
+        if self.keep_evidence:
+            self.evidence.append(Evidence(grammar.context, segment.start_s, segment.end_s, start.no_speech, free.mean_logprob, len(free.tokens), phrase is not None,
+                                          best.mean_logprob if best is not None else None, len(best.tokens) if best is not None else 0, distance,
+                                          phrase or (" ".join(best_words) if best is not None else None), accepted is not None, compute))
+        if accepted is None:
+            return None, compute
+        confidence = float(np.exp(free.mean_logprob if phrase is not None else (best.mean_logprob if best else -9.0)))
+        return Hypothesis(accepted, round(confidence, 3), segment.start_s, segment.end_s), compute
