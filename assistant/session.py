@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from . import engine
 from .app import App, Clock, InstantSpeaker, RealClock, build_app
-from .asr.select import open_recognizer
+from .asr.base import Recognizer
+from .asr.select import open_recognizer, slower_engine_fallback
 from .audio import Microphone, SoundDeviceMicrophone, WavFileMicrophone, rms_dbfs
 from .chimes import ChimePlayer, duration_s
 from .display import StatusDisplay, status_line
@@ -32,6 +33,7 @@ from .tts import Speaker, create_speaker
 log = logging.getLogger("hearth")
 
 ECHO_TAIL_S = 0.35  # the room keeps ringing a little after hearth stops
+BACKLOG_LIMIT_S = 4.0  # audio waiting to be heard: beyond this, recognition is too slow for this computer
 VOICE_DBFS = -45.0  # louder blocks count as someone talking (postpones silence re-prompts)
 VOICE_EVENT_EVERY_S = 1.0
 
@@ -85,8 +87,16 @@ class ChimesBeforeSpeech:
 class VoiceLoop:
     """Runs until the microphone ends (a replayed file) or the user interrupts."""
 
-    def __init__(self, app: App, microphone: Microphone, listener: CommandListener, show_transcripts: bool = False) -> None:
+    def __init__(
+        self,
+        app: App,
+        microphone: Microphone,
+        listener: CommandListener,
+        show_transcripts: bool = False,
+        lighter_engine: Callable[[], tuple[Recognizer, str] | None] | None = None,
+    ) -> None:
         self.app = app
+        self.lighter_engine = lighter_engine
         self.microphone = microphone
         self.listener = listener
         self.guard = EchoGuard(app.clock)
@@ -111,6 +121,7 @@ class VoiceLoop:
             on_ready()
             while not self.microphone.ended:
                 block = self.microphone.read(timeout=0.05)
+                self.keep_up()
                 self.app.poll_speaker()
                 if block is not None:
                     self.hear_safely(block)
@@ -119,6 +130,25 @@ class VoiceLoop:
                 self.redraw()
         finally:
             self.microphone.stop()
+
+    def keep_up(self) -> None:
+        """A growing backlog of audio means this computer cannot decode as fast as people speak:
+        say so once and carry on with the next lighter engine, dropping the stale audio."""
+        if getattr(self.microphone, "backlog_s", 0.0) <= BACKLOG_LIMIT_S or self.lighter_engine is None:
+            return
+        replacement, self.lighter_engine = self.lighter_engine(), None
+        if replacement is None:
+            self.app.print("hearth: speech recognition cannot keep up on this computer.\n  fix: close other programs that use the processor")
+            return
+        recognizer, reason = replacement
+        self.app.print(f"hearth: speech recognition cannot keep up on this computer; switching to {reason}.\n"
+                       f"  fix: close other programs that use the processor, or start with --engine {recognizer.name}")
+        while getattr(self.microphone, "backlog_s", 0.0) > 0.2 and not self.microphone.ended:
+            block = self.microphone.read(timeout=0.0)
+            if block is None:
+                break
+            self.listener.skip(block)
+        self.listener.replace_recognizer(recognizer)
 
     def redraw(self) -> None:
         now = self.app.clock.now()
@@ -194,7 +224,8 @@ def run_voice(args: argparse.Namespace, store: Store) -> int:
         recognizer, description = open_recognizer(args.engine, args.model, app.intents)
         app.print(description)
         listener = CommandListener(recognizer, app.intents, app.context)
-        loop = VoiceLoop(app, microphone, listener, args.debug_transcripts)
+        lighter = None if args.engine != "auto" else (lambda: slower_engine_fallback(recognizer.name, args.model, app.intents))
+        loop = VoiceLoop(app, microphone, listener, args.debug_transcripts, lighter)
 
         def ready() -> None:
             if args.command == "start":

@@ -39,5 +39,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "setup: installing Python dependencies"
     .venv/bin/pip install -q --upgrade pip >/dev/null
     .venv/bin/pip install -q -e ".$extras"
+    # Only the ONNX model file of silero-vad is used; its declared torch dependency is not needed.
+    .venv/bin/pip install -q --no-deps "silero-vad==6.2.3"
     touch "$stamp"
 fi

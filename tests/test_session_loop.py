@@ -137,3 +137,46 @@ def test_once_hearth_is_quiet_a_plain_command_is_acted_on(tmp_path: Path) -> Non
     loop.run()
     assert app.state.session is not None and app.state.session.index == first_question + 1
     assert speaker.spoken[-1] == "Now Sam."  # question 1, handed over to the second partner
+
+
+class BackloggedMicrophone(ScriptedMicrophone):
+    """Reports a backlog of audio from block `from_block` on, as a microphone does when
+    recognition cannot keep up; draining reads return the queued blocks quickly."""
+
+    def __init__(self, clock: FakeClock, blocks: int, from_block: int) -> None:
+        super().__init__(clock, blocks)
+        self.read_count, self.from_block, self.queued_s = 0, from_block, 0.0
+
+    @property
+    def backlog_s(self) -> float:
+        return self.queued_s
+
+    def read(self, timeout: float) -> bytes | None:
+        self.read_count += 1
+        if self.read_count == self.from_block:
+            self.queued_s = 6.0
+        elif self.queued_s > 0:
+            self.queued_s = max(0.0, self.queued_s - 0.02)
+        return super().read(timeout)
+
+
+def test_a_recognizer_that_cannot_keep_up_is_replaced_by_a_lighter_one(tmp_path: Path) -> None:
+    clock = FakeClock()
+    out = io.StringIO()
+    app = build_app(tmp_path, speaker=InstantSpeaker(), chimes=SilentChimes(), clock=clock, out=out, names=("Alex", "Sam"))
+    slow, light = ScriptedRecognizer({}), ScriptedRecognizer({})
+    light.name = "lighter"
+    offered = []
+
+    def lighter_engine() -> tuple[ScriptedRecognizer, str]:
+        offered.append(True)
+        return light, "a lighter engine"
+
+    listener = CommandListener(slow, app.intents, app.context)
+    loop = VoiceLoop(app, BackloggedMicrophone(clock, 600, from_block=40), listener, lighter_engine=lighter_engine)  # type: ignore[arg-type]
+    loop.run()
+    assert offered == [True]  # asked once, not again and again
+    assert listener.recognizer is light and light.contexts == ["idle"]
+    text = out.getvalue()
+    assert "cannot keep up" in text and "switching to a lighter engine" in text and "fix:" in text
+    assert slow.block < 60  # the stale backlog was skipped, not decoded by the slow engine

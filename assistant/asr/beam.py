@@ -44,15 +44,16 @@ def begin(decoder: WhisperDecoder, audio: Cache, prompt: tuple[int, ...], no_spe
 def greedy(decoder: WhisperDecoder, audio: Cache, start: Start, allowed: NDArray[np.bool_], end_of_text: int, max_tokens: int, sentence_ends: frozenset[int] = frozenset()) -> Decoded:
     """The model's own best guess, one token at a time, among `allowed` tokens.
 
-    It stops at the end of the first sentence: a command is one sentence, and on a window cut to
-    the segment tiny.en often starts the same sentence over again. The end-of-text token is then
-    scored where the sentence ended, as if the model had chosen it."""
+    It stops at the end of the first sentence, or where it starts over with its own first word: a
+    command is one sentence, and on a window cut short tiny.en often says it again and again
+    ("pause, pause, pause"). The end-of-text token is then scored there, as if the model had chosen it."""
     logprobs, cache, position = start.logprobs, start.cache, start.position
     tokens: list[int] = []
     total = 0.0
     for _ in range(max_tokens):
         token = int(np.argmax(np.where(allowed, logprobs, -np.inf)))
-        if tokens and tokens[-1] in sentence_ends and token != end_of_text:
+        starts_over = len(tokens) >= 2 and token == tokens[0]
+        if token != end_of_text and tokens and (tokens[-1] in sentence_ends or starts_over):
             token = end_of_text
         tokens.append(token)
         total += float(logprobs[token])

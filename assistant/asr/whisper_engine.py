@@ -105,7 +105,11 @@ def _one_blas_thread() -> None:
 class WhisperSettings:
     beam_width: int = 4
     length_bonus: float | None = None  # see beam.constrained
-    window_s: float = 0.0  # pad shorter segments with silence up to this length (0: no padding)
+    # Pad shorter segments with silence up to this length: Whisper was trained on 30 s windows, and
+    # on a window cut to a one-second command it rarely ends, repeating the command instead; five
+    # seconds ends it (measured: the free transcript ends in 92% of short commands, against 76%
+    # unpadded) at a fraction of the cost of thirty.
+    window_s: float = 5.0
     tail_pad_s: float = 0.2  # silence added after every segment
     max_no_speech: float = 0.6
     # How far below the free transcript's mean log-probability per token a grammar phrase may
@@ -122,6 +126,7 @@ class Evidence:
     context: str
     start_s: float
     end_s: float
+    above_floor_db: float
     no_speech: float
     free_logprob: float
     free_tokens: int
@@ -157,7 +162,7 @@ class WhisperRecognizer:
         self.measure_both = measure_both  # also run the constrained search when the free text parsed
         self._grammar: Grammar | None = None
         self._graphs: dict[int, TokenGraph] = {}
-        self._tentative: tuple[float, float, float, Hypothesis | None] | None = None
+        self._tentative: tuple[float, float, float, Hypothesis | None, Evidence | None] | None = None
         self.evidence: list[Evidence] = []  # filled only when measuring (see `keep_evidence`)
         self.keep_evidence = False
 
@@ -188,16 +193,18 @@ class WhisperRecognizer:
                 continue
             if not segment.final:
                 started = self._now_s
-                hypothesis, compute = self._decide(segment)
-                self._tentative = (segment.start_s, segment.end_s, started + compute, hypothesis)
+                hypothesis, compute, evidence = self._decide(segment)
+                self._tentative = (segment.start_s, segment.end_s, started + compute, hypothesis, evidence)
                 continue
             if self._tentative is not None and self._tentative[:2] == (segment.start_s, segment.end_s):
-                ready, hypothesis = self._tentative[2], self._tentative[3]
+                ready, hypothesis, evidence = self._tentative[2], self._tentative[3], self._tentative[4]
             else:
                 started = self._now_s
-                hypothesis, compute = self._decide(segment)
+                hypothesis, compute, evidence = self._decide(segment)
                 ready = started + compute
             self._tentative = None
+            if evidence is not None:
+                self.evidence.append(evidence)
             if hypothesis is not None:
                 found.append(Hypothesis(hypothesis.text, hypothesis.confidence, hypothesis.start_s, hypothesis.end_s, max(ready, self._now_s)))
         return found
@@ -208,8 +215,8 @@ class WhisperRecognizer:
             graph = self._graphs[id(grammar.graph)] = TokenGraph(grammar.graph, self.runtime.encode_text, self.runtime.end_of_text)
         return graph
 
-    def _decide(self, segment: Segment) -> tuple[Hypothesis | None, float]:
-        """Decode one segment; (hypothesis or None, seconds it took)."""
+    def _decide(self, segment: Segment) -> tuple[Hypothesis | None, float, Evidence | None]:
+        """Decode one segment: (hypothesis or None, seconds it took, evidence when measuring)."""
         assert self._grammar is not None and segment.pcm is not None
         clock = time.perf_counter()
         grammar, settings, runtime = self._grammar, self.settings, self.runtime
@@ -234,11 +241,12 @@ class WhisperRecognizer:
         if start.no_speech > settings.max_no_speech:
             accepted = None
         compute = time.perf_counter() - clock
+        evidence = None
         if self.keep_evidence:
-            self.evidence.append(Evidence(grammar.context, segment.start_s, segment.end_s, start.no_speech, free.mean_logprob, len(free.tokens), phrase is not None,
+            evidence = (Evidence(grammar.context, segment.start_s, segment.end_s, segment.above_floor_db, start.no_speech, free.mean_logprob, len(free.tokens), phrase is not None,
                                           best.mean_logprob if best is not None else None, len(best.tokens) if best is not None else 0, distance,
                                           phrase or (" ".join(best_words) if best is not None else None), accepted is not None, compute))
         if accepted is None:
-            return None, compute
+            return None, compute, evidence
         confidence = float(np.exp(free.mean_logprob if phrase is not None else (best.mean_logprob if best else -9.0)))
-        return Hypothesis(accepted, round(confidence, 3), segment.start_s, segment.end_s), compute
+        return Hypothesis(accepted, round(confidence, 3), segment.start_s, segment.end_s), compute, evidence
