@@ -319,7 +319,7 @@ def _check(args: argparse.Namespace, data_dir: Path) -> int:
         return ContentError.exit_code
     ids = ids or list(catalog.exercises)
     print(f"ok: {len(ids)} exercises ({', '.join(ids)}); {len(intents.intents)} intents; every explanation and exercise"
-          " can be reached by voice, and the recognizer knows every word")
+          " can be reached by voice, and PocketSphinx knows every template word")
     return 0
 
 
