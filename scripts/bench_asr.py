@@ -100,7 +100,7 @@ def measure(engine: str, code: Path, pack: Path, quick: bool, hour_minutes: floa
         results.setdefault(job.stage, []).append(result)
         if number % 10 == 0:
             print(f"   {number + 1}/{len(plan.jobs)} {job.stage} {job.group} {job.context} {job.condition}", flush=True)
-    hour = stages.hour_of_talk(2.0 if quick else hour_minutes)
+    hour = stages.hour_of_talk(0.5 if quick else hour_minutes)
     cost = listen(hour, engine, "turn", None, code)
     every = [r for stage in results.values() for r in stage]
     return {"engine": engine, "results": results, "startup_s": statistics.median(startups), "cost": cost,
@@ -165,7 +165,7 @@ def targets_table(sections: list[dict[str, object]]) -> str:
             row = coffee[("heldout", "*", condition)]
             add(engine, f"coffee orders, real people, held-out half, {label}", f">= {TARGETS[target]:.0f}%", accuracy(row), cell(row), lambda v, t=TARGETS[target]: v >= t)
         taught = stages.totals(results["taught"])
-        held = "held-out voices (flite, Piper, other espeak-ng)"
+        held = stages.HELD_OUT
         worst_wrong = 0.0
         for condition, label, target in (("clean", "clean", "taught_clean"), ("babble10", "babble 10 dB", "taught_babble")):
             row = taught[(held, "*", condition)]

@@ -59,7 +59,12 @@ def run_and_kill(data: Path, cwd: Path, env: dict[str, str], nexts: int, delay_s
     first = ""
     if after_first_line:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
+        # byte by byte from the pipe itself: a buffered readline would swallow the lines after the
+        # first, which communicate() (reading the pipe directly) then never sees
+        raw = b""
+        while not raw.endswith(b"\n") and (byte := os.read(proc.stdout.fileno(), 1)):
+            raw += byte
+        first = raw.decode()
     time.sleep(delay_s)
     proc.send_signal(signal.SIGKILL)
     out, err = proc.communicate(timeout=30)

@@ -53,24 +53,27 @@ def chunks(items: Sequence[Item], size: int = CHUNK) -> list[list[Item]]:
 
 
 def coffee_jobs(plan: Plan, pack: Path, quick: bool) -> None:
-    for half in ("tune", "heldout"):
-        orders = coffee_orders(half)[: 4 if quick else None]
+    for half in ("heldout",) if quick else ("tune", "heldout"):
+        orders = coffee_orders(half)[: 2 if quick else None]
         items = [Item(trim(read_16k(o.path), 30.0), (o.intent, o.slots), o.path.name) for o in orders]
         for condition in CONDITIONS:
             for n, part in enumerate(chunks(items)):
                 plan.jobs.append(Job("coffee", half, "any", condition, build(part, condition, seed=seed_of(half, condition, n)), pack))
 
 
+HELD_OUT = "held-out voices (flite, Piper, other espeak-ng)"
+
+
 def voices(quick: bool) -> dict[str, tuple[Voice, ...]]:
     tune, held = available(TUNE_VOICES), available(HELDOUT_VOICES)
     if quick:
-        tune, held = tune[:1], held[:1]
-    return {"tuning voices (espeak-ng)": tune, "held-out voices (flite, Piper, other espeak-ng)": held}
+        return {HELD_OUT: held[:1]}
+    return {"tuning voices (espeak-ng)": tune, HELD_OUT: held}
 
 
 def phrase_jobs(plan: Plan, stage: str, phrases: list[hm.Phrase], quick: bool) -> None:
     for group, family in voices(quick).items():
-        for context in ("idle", "prompt", "turn"):
+        for context in ("prompt",) if quick else ("idle", "prompt", "turn"):
             mine = [p for p in phrases if p.context == context][: 2 if quick else None]
             items = hm.items(mine, family)
             rng = np.random.default_rng(len(items))
@@ -82,14 +85,14 @@ def phrase_jobs(plan: Plan, stage: str, phrases: list[hm.Phrase], quick: bool) -
 
 
 def talk_jobs(plan: Plan, quick: bool) -> None:
-    for half in ("heldout", "tune"):
-        clips = [Item(read_16k(p), None, f"librispeech {p.name}") for p in librispeech(half)[: 2 if quick else None]]
+    for half in ("heldout",) if quick else ("heldout", "tune"):
+        clips = [Item(read_16k(p), None, f"librispeech {p.name}") for p in librispeech(half)[: 1 if quick else None]]
         for context in ("idle", "prompt", "turn"):
             for n, part in enumerate(chunks(clips, 10)):
                 plan.jobs.append(Job("false", f"LibriSpeech read speech ({half} half)", context, "clean", build(part, "clean", seed=n, gap_s=(0.4, 1.2))))
     family = available(HELDOUT_VOICES)[: 1 if quick else 4]
     talk = hm.talk_items(family)[: 3 if quick else None]
-    for context in ("idle", "prompt", "turn"):
+    for context in ("prompt",) if quick else ("idle", "prompt", "turn"):
         plan.jobs.append(Job("false", "synthesized dinner-table talk", context, "clean", build(talk, "clean", seed=7, gap_s=(0.3, 1.0))))
 
 
@@ -100,6 +103,8 @@ def word_jobs(plan: Plan, quick: bool) -> None:
     items = []
     for word_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         expect = (word_dir.name, ()) if word_dir.name in ("yes", "no") else None
+        if quick and word_dir.name not in ("yes", "stop"):
+            continue
         for clip in sorted(word_dir.glob("*.wav"))[: 1 if quick else None]:
             items.append(Item(trim(read_16k(clip), 30.0), expect, f"{word_dir.name}/{clip.name}"))
     for n, part in enumerate(chunks(items)):
