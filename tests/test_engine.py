@@ -626,7 +626,7 @@ def test_help_names_three_commands_for_the_moment_and_more_gives_the_rest(evenin
     effects = ev.hear("help")
     assert effects[0] == Chime("acknowledged")
     assert said(effects) == ["You can say start our daily check in; juniper, what can we do; or juniper, when should we get help."
-                             " For more, say juniper, tell us more."]
+                             " For more, say juniper, tell us more please."]
     assert said(ev.hear("more")) == ["You can also say continue the thirty six questions."]
     assert said(ev.hear("more")) == [LINES["no_more"]]
     ev.start("check_in")
@@ -665,16 +665,16 @@ def test_more_pages_through_help_until_everything_is_said(evening, builtin_catal
 def test_info_and_the_list_of_exercises(evening, builtin_catalog):
     ev = evening()
     pages = [page.format(crisis_line="your local emergency number") for page in builtin_catalog.info["when_to_get_help"].pages]
-    assert said(ev.hear("info", topic="when_to_get_help")) == [pages[0] + " For more, say juniper, tell us more."]
+    assert said(ev.hear("info", topic="when_to_get_help")) == [pages[0] + " For more, say juniper, tell us more please."]
     assert said(ev.hear("more")) == [pages[1]]  # an explanation comes in pages, what matters most first
     assert said(ev.hear("more")) == [LINES["no_more"]]
     assert said(ev.hear("info", topic="astrology")) == [LINES["no_info"]]
     listing = said(ev.hear("list_exercises"))[0]
     assert listing.startswith("There are seven exercises: Daily check-in, Thirty-six questions, and Appreciation.")
-    assert "For more, say juniper, tell us more." in listing
+    assert "For more, say juniper, tell us more please." in listing
     assert listing.endswith("And to hear when to seek support, say juniper, when should we get help.")
     rest = said(ev.hear("more"))[0]
-    assert rest == "There is also Vulnerability invitation, Listening turns, and Ten minute question. For more, say juniper, tell us more."
+    assert rest == "There is also Vulnerability invitation, Listening turns, and Ten minute question. For more, say juniper, tell us more please."
     assert said(ev.hear("more")) == ["There is also Device-free talk."]
     assert said(ev.hear("more")) == [LINES["no_more"]]
 

@@ -267,7 +267,7 @@ def test_help_then_more_and_good_night(tmp_path, hearth_cli):
                                                     "we're done for tonight"])
     assert_in_order(out, [
         "hearth: You can say start our daily check in; juniper, what can we do; or juniper, when should we get help."
-        " For more, say juniper, tell us more.",
+        " For more, say juniper, tell us more please.",
         "> juniper, tell us more",
         "hearth: You can also say continue the thirty six questions.",
         "> juniper, go back",  # not a command during a turn
