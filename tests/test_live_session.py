@@ -74,10 +74,12 @@ def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> N
             reflect = hearth.wait_for(r"^\[timer: 0:21", timeout=60, after=first + 1)  # speaker's turn ran out
             say(va, hearth, "juniper, that's all from me")  # the listener's reflection ends early
             confirm = hearth.wait_for(r"^hearth: Alex, did Sam get it right", timeout=60, after=reflect + 1)
-            say(va, hearth, "that's all from me")  # the speaker confirms, then they swap
+            # the speaker confirms, then they swap; addressed, since hearth may still be asking (it
+            # decodes only addressed commands while it speaks)
+            say(va, hearth, "juniper, that's all from me")
             hearth.wait_for(r"^\[timer: 0:21", timeout=60, after=confirm + 1)  # swapped roles
             second = hearth.wait_for(r"^hearth: Sam, did Alex get it right", timeout=120, after=confirm + 1)
-            say(va, hearth, "that's all from me")
+            say(va, hearth, "juniper, that's all from me")
             hearth.wait_for("Thank you both", timeout=60, after=second + 1)
             recording.keep_recording(6.0)
         finally:
