@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import engine
-from .app import App, Clock, InstantSpeaker, RealClock, build_app
+from .app import App, Clock, RealClock, build_app
 from .asr.base import Recognizer
 from .asr.select import open_recognizer, slower_engine_fallback
 from .audio import Microphone, SoundDeviceMicrophone, WavFileMicrophone, rms_dbfs
@@ -27,8 +27,11 @@ from .engine import Heard, VoiceActivity
 from .errors import DeviceError
 from .intents import normalize
 from .listen import CommandListener, Detection
+from .speech.base import Speaker
+from .speech.factory import speaker_or_printer
+from .speech.playback import device_arg
+from .speech.printer import PrintSpeaker
 from .store import Store
-from .tts import Speaker, create_speaker
 
 log = logging.getLogger("hearth")
 
@@ -194,19 +197,19 @@ def run_voice(args: argparse.Namespace, store: Store) -> int:
 
     The caller has opened (and locked) the store and checked the exercise, before any device."""
     # The app prints every prompt itself; muted, nothing else needs to happen.
-    speaker: Speaker = InstantSpeaker()
+    speaker: Speaker = PrintSpeaker()
+    voice = "voice: none (--mute)"
     try:
         if not args.mute:
-            try:
-                speaker = create_speaker(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume)
-            except DeviceError as error:
-                print(f"hearth: {error.message}; printing prompts instead.\n  fix: {error.fix}", file=sys.stderr)
+            speaker, voice = speaker_or_printer(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume,
+                                                output_device=args.output_device)
         microphone: Microphone
         if args.input:
             microphone = WavFileMicrophone(args.input, realtime=True)
         else:
             microphone = SoundDeviceMicrophone(device=args.input_device)
     except BaseException:
+        speaker.close()
         store.close()
         raise
     app = build_app(
@@ -215,7 +218,7 @@ def run_voice(args: argparse.Namespace, store: Store) -> int:
         intent_paths=args.intents,
         exercise_paths=args.exercises,
         speaker=speaker,
-        chimes=ChimesBeforeSpeech(ChimePlayer(mode="silent" if args.mute else "sound")),
+        chimes=ChimesBeforeSpeech(ChimePlayer(device_arg(args.output_device), mode="silent" if args.mute else "sound")),
         clock=RealClock(),
         names=tuple(args.names) if args.names else None,
         wake_name=args.wake_name,
@@ -223,6 +226,7 @@ def run_voice(args: argparse.Namespace, store: Store) -> int:
     try:
         recognizer, description = open_recognizer(args.engine, args.model, app.intents)
         app.print(description)
+        app.print(voice)
         listener = CommandListener(recognizer, app.intents, app.context)
         lighter = None if args.engine != "auto" else (lambda: slower_engine_fallback(recognizer.name, args.model, app.intents))
         loop = VoiceLoop(app, microphone, listener, args.debug_transcripts, lighter)

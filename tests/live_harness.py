@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from assistant.audio import resample
 from assistant.chimes import render
-from assistant.tts import synthesize_to_array
+from assistant.speech.espeak import synthesize_to_array
 
 RATE = 16_000
 REPO = Path(__file__).resolve().parent.parent

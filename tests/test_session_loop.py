@@ -10,11 +10,12 @@ import io
 import queue
 from pathlib import Path
 
-from assistant.app import FakeClock, InstantSpeaker, SilentChimes, build_app
+from assistant.app import FakeClock, SilentChimes, build_app
 from assistant.asr.base import Grammar, Hypothesis
 from assistant.listen import CommandListener
 from assistant.session import VoiceLoop
-from assistant.tts import SpeakerEvent
+from assistant.speech.base import SpeakerEvent
+from assistant.speech.printer import PrintSpeaker
 
 BLOCK = b"\x00\x00" * 320  # 20 ms of silence at 16 kHz
 
@@ -72,7 +73,7 @@ class SlowSpeaker:
         self.said: list[str] = []
         self.stops = 0
 
-    def say(self, text: str, utterance_id: int) -> None:
+    def say(self, text: str, utterance_id: int, soft: bool = False) -> None:
         self.said.append(text)
         self.open.append(utterance_id)
 
@@ -127,7 +128,7 @@ def test_its_own_words_are_not_taken_as_a_barge_in(tmp_path: Path) -> None:
 
 
 def test_once_hearth_is_quiet_a_plain_command_is_acted_on(tmp_path: Path) -> None:
-    speaker = InstantSpeaker()  # every prompt ends at once: after the echo tail, hearth listens fully
+    speaker = PrintSpeaker()  # every prompt ends at once: after the echo tail, hearth listens fully
     clock = FakeClock()
     app = build_app(tmp_path, speaker=speaker, chimes=SilentChimes(), clock=clock, out=io.StringIO(), names=("Alex", "Sam"))
     app.start("thirty_six_questions")
@@ -163,7 +164,7 @@ class BackloggedMicrophone(ScriptedMicrophone):
 def test_a_recognizer_that_cannot_keep_up_is_replaced_by_a_lighter_one(tmp_path: Path) -> None:
     clock = FakeClock()
     out = io.StringIO()
-    app = build_app(tmp_path, speaker=InstantSpeaker(), chimes=SilentChimes(), clock=clock, out=out, names=("Alex", "Sam"))
+    app = build_app(tmp_path, speaker=PrintSpeaker(), chimes=SilentChimes(), clock=clock, out=out, names=("Alex", "Sam"))
     slow, light = ScriptedRecognizer({}), ScriptedRecognizer({})
     light.name = "lighter"
     offered = []
