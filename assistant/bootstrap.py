@@ -22,6 +22,7 @@ from .asr.base import Recognizer
 from .audio import Microphone, SoundDeviceMicrophone, WavFileMicrophone
 from .chimes import ChimePlayer
 from .clock import Clock, FakeClock, RealClock
+from .checks import require_consistent
 from .exercises import load_catalog
 from .hearing import LighterEngine, Listening
 from .intents import IntentSet, load_intents
@@ -41,21 +42,6 @@ def partner_names(store: Store, override: tuple[str, str] | None = None) -> tupl
         return override
     saved = store.settings()
     return (saved.get("partner_a", DEFAULT_NAMES[0]), saved.get("partner_b", DEFAULT_NAMES[1]))
-
-
-def help_texts(intents: IntentSet) -> dict[str, str]:
-    """What "what can I say" answers in each context, from the intents' own help phrases."""
-    texts: dict[str, str] = {}
-    for context in ("idle", "prompt", "turn"):
-        phrases = [intent.help for intent in intents.live(context) if intent.name not in ("yes", "no", "help")]
-        listing = ", ".join(phrases[:-1]) + (", or " + phrases[-1] if len(phrases) > 1 else "".join(phrases))
-        if context == "turn":
-            texts[context] = f"While a timer runs, start with {intents.wake_name}, then say: {listing}."
-        elif context == "idle":
-            texts[context] = f"You can say: {listing}. Begin with {intents.wake_name} for anything but starting."
-        else:
-            texts[context] = f"You can say: {listing}."
-    return texts
 
 
 def bootstrap(
@@ -79,9 +65,11 @@ def bootstrap(
     locked store in `data_dir`.
     """
     intents = load_intents(list(intent_paths) or None, wake_name)
-    catalog = load_catalog(exercise_paths)
+    catalog = load_catalog(exercise_paths, intents)
+    require_consistent(intents, catalog)
     store = store or Store(data_dir)
-    settings = engine.Settings(partners=partner_names(store, names), help_by_context=help_texts(intents), wake_name=intents.wake_name)
+    crisis_line = store.settings().get("crisis_line", "")
+    settings = engine.Settings(partners=partner_names(store, names), crisis_line=crisis_line)
     if reprompt_s:
         settings = replace(settings, first_reprompt_s=reprompt_s[0], second_reprompt_s=reprompt_s[1])
     state = engine.State(catalog=catalog, settings=settings, progress=store.progress())
@@ -183,7 +171,8 @@ def open_session(args: argparse.Namespace, store: Store) -> tuple[Runtime, Input
         if args.command == "start":
             runtime.start(args.exercise, args.minutes)
         elif microphone is not None:
-            runtime.print(f"Listening. Say \"start our daily check in\", or \"{runtime.intents.wake_name}, what can we do\".")
+            book = runtime.catalog.phrases  # the taught phrases, never hard-coded ones
+            runtime.print(f"Listening. Say \"{book.spoken('start', 'idle')}\", or \"{book.spoken('list_exercises', 'idle')}\".")
 
     if microphone is None:
         return runtime, TypedLines(sys.stdin), ready

@@ -13,9 +13,11 @@ from . import __version__, diagnostics
 from .bootstrap import partner_names, run_session
 from .clock import RealClock
 from .asr.select import ENGINES, open_recognizer
+from .checks import Problem, problems
 from .errors import ConfigError, ContentError, HearthError
 from .exercises import Catalog, EachItem, EachPartner, Step, TurnStep, check_paths, load_catalog
 from .intents import CONTEXTS, load_intents, template_text
+from .phrasebook import Phrasebook
 from .repair import repair
 from .store import Store, default_data_dir
 from .speech.base import DEFAULT_RATE_WPM, DEFAULT_VOLUME, RATE_FIX, RATE_RANGE_WPM, VOLUME_FIX
@@ -122,6 +124,9 @@ def make_parser() -> argparse.ArgumentParser:
     _voice_options(setup, suppress=True)
     setup.add_argument("first", nargs="?", help="the first partner's name")
     setup.add_argument("second", nargs="?", help="the second partner's name")
+    setup.add_argument("--crisis-line", metavar="TEXT",
+                       help='your local crisis line as hearth should say it, e.g. "988, the Suicide and Crisis Lifeline"'
+                            ' (default: "your local emergency number"; "" resets it)')
     check = command("check", "validate exercise files (default: the built-in ones) and intent files")
     check.add_argument("paths", nargs="*", type=Path, help="exercise files or folders")
     intents = command("intents", "show what hearth listens for: each live intent's templates and a sample of its phrases")
@@ -174,7 +179,7 @@ def _run(args: argparse.Namespace) -> int:
     return handlers.get(args.command, _session)(args, data_dir)
 
 
-PREFERENCES: dict[str, Callable[[str], object]] = {"wake_name": str, "voice": str, "rate": _rate, "volume": _volume}
+PREFERENCES: dict[str, Callable[[str], object]] = {"wake_name": str, "voice": str, "rate": _rate, "volume": _volume, "crisis_line": str}
 
 
 def _apply_preferences(args: argparse.Namespace, store: Store) -> None:
@@ -246,6 +251,8 @@ def _setup(args: argparse.Namespace, data_dir: Path) -> int:
         from .speech.voices import validate_voice
 
         validate_voice(preferences["voice"])  # an unknown voice fails now, not on Thursday evening
+    if preferences["crisis_line"] is not None and len(str(preferences["crisis_line"])) > 100:
+        raise ConfigError("the crisis line is read aloud: keep it under 100 characters", 'hearth setup --crisis-line "988, the Suicide and Crisis Lifeline"')
     if preferences["wake_name"] is not None:
         load_intents(args.intents or None, preferences["wake_name"])  # validates the name
     store = Store(data_dir)
@@ -262,15 +269,28 @@ def _setup(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _check(args: argparse.Namespace, data_dir: Path) -> int:
-    if args.paths:
-        ids = check_paths(args.paths)
-    else:
-        catalog = load_catalog(args.exercises)
+    """Each file on its own (the first error, with file:line), then everything across files."""
+    intents = load_intents(args.intents or None, args.wake_name)
+    ids = check_paths(args.paths, Phrasebook.of(intents)) if args.paths else []
+    catalog = load_catalog(list(args.exercises) + list(args.paths), intents)
+    if not args.paths:
         for notice in catalog.notices:
             print(notice)
-        ids = list(catalog.exercises)
-    intents = load_intents(args.intents or None, args.wake_name)
-    print(f"ok: {len(ids)} exercises ({', '.join(ids)}); {len(intents.intents)} intents")
+    found = problems(intents, catalog)
+    try:
+        from .asr.pocketsphinx_engine import PocketSphinxRecognizer
+        from .asr.select import require_known_words
+
+        require_known_words(intents, PocketSphinxRecognizer().unknown_words)
+    except ContentError as error:
+        found.append(Problem(error.message, error.fix))
+    for problem in found:
+        print(f"hearth: {problem.message}\n  fix: {problem.fix}", file=sys.stderr)
+    if found:
+        return ContentError.exit_code
+    ids = ids or list(catalog.exercises)
+    print(f"ok: {len(ids)} exercises ({', '.join(ids)}); {len(intents.intents)} intents; every explanation and exercise"
+          " can be reached by voice, and PocketSphinx knows every template word")
     return 0
 
 
@@ -301,7 +321,8 @@ def _history(args: argparse.Namespace, data_dir: Path) -> int:
     names = partner_names(store)
     print(f"{names[0]} and {names[1]}: check-in streak {streak} day{'s' if streak != 1 else ''}")
     if not rows:
-        print("No sessions yet. Say 'start our check in' to begin.")
+        start = Phrasebook.of(load_intents(args.intents or None, args.wake_name)).help.get("start")
+        print(f"No sessions yet. Say '{start}' to begin." if start else "No sessions yet.")
     for row in rows:
         title = catalog.exercises[row.exercise].title if row.exercise in catalog.exercises else row.exercise
         if row.ended_at is None:

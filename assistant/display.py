@@ -20,7 +20,8 @@ def status_line(state: State, now: float, level_dbfs: float | None = None, width
     parts: list[str] = []
     session = state.session
     if session is None:
-        parts.append("waiting: say \"start our check in\"")
+        start = state.catalog.phrases.help.get("start")
+        parts.append(f'waiting: say "{start}"' if start else "waiting")
     else:
         exercise = state.catalog.exercises[session.exercise]
         parts.append(exercise.title)

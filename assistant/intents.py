@@ -53,6 +53,12 @@ class Intent:
     help: str
     where: str
     wake_in: frozenset[str]  # contexts where, spoken, it must be addressed by the wake name
+    # slot values a template sets by itself (hassil's `slots:`), one mapping per template, in order:
+    # "when should we get help" names no topic in its words, yet means topic=when_to_get_help
+    fixed_slots: tuple[Mapping[str, str | int], ...] = ()
+
+    def slots_of(self, index: int) -> Mapping[str, str | int]:
+        return self.fixed_slots[index] if index < len(self.fixed_slots) else {}
 
     def live_in(self, context: str) -> bool:
         return ANY in self.contexts or context in self.contexts
@@ -158,14 +164,14 @@ class IntentSet:
         for order, intent in enumerate(self.live(context)):
             if enforce_wake and not addressed and self.needs_wake(intent, context):
                 continue
-            for template in intent.templates:
+            for index, template in enumerate(intent.templates):
                 for end, slots, skipped in _match(template, body, 0, self.lists, self.fillers):
                     trailing = _trailing_fillers(body, end, self.fillers)
                     if trailing < 0:  # words after the template that are not fillers: no match
                         continue
                     skipped += trailing
                     score = round(1.0 / (1.0 + 0.1 * skipped), 3)
-                    candidate = Match(intent.name, dict(slots), score, addressed)
+                    candidate = Match(intent.name, {**intent.slots_of(index), **dict(slots)}, score, addressed)
                     key = (skipped, order)
                     if best is None or key < best[:2]:
                         best = (skipped, order, candidate)
@@ -297,7 +303,10 @@ def _build(docs: list[LDict], wake_override: str | None) -> IntentSet:
         if not isinstance(found_lists, LDict):
             raise ContentError(f"{doc.where_of('lists')}: 'lists' maps list names to their values")
         for name, spec in found_lists.items():
-            lists[name] = _parse_list(name, spec, found_lists.where_of(name))
+            parsed_list = _parse_list(name, spec, found_lists.where_of(name))
+            if doc.get("extends") == BUILTIN and name in lists:  # a new exercise's spoken name joins the built-in ones
+                parsed_list = SlotList(name, lists[name].values + parsed_list.values)
+            lists[name] = parsed_list
             list_where[name] = found_lists.where_of(name)
         intents = doc.get("intents")
         if not isinstance(intents, LDict):
@@ -389,14 +398,35 @@ def _parse_intent(name: str, parent: LDict, spec: Any, lists: Mapping[str, SlotL
     templates = spec.get("templates")
     if not isinstance(templates, list) or not templates:
         raise ContentError(f"{at}: intent '{name}' needs a non-empty 'templates:' list")
-    parsed = []
-    for template in templates:
-        if not isinstance(template, str):
-            raise ContentError(f"{where(template, at)}: a template is a phrase in quotes, got {template!r}")
+    parsed: list[Node] = []
+    fixed: list[Mapping[str, str | int]] = []
+    for template, slots in _template_entries(templates, at):
         node = parse_template(template, where(template, at))
         for slot in slots_in(node):
             if slot not in lists:
                 raise ContentError(f"{where(template, at)}: template uses {{{slot}}} but no list '{slot}' is defined")
         parsed.append(node)
+        fixed.append(slots)
     help_text = str(spec.get("help") or " ".join(first_words(parsed[0])))
-    return Intent(name, frozenset(contexts), tuple(parsed), help_text, at, frozenset(wake_in))
+    return Intent(name, frozenset(contexts), tuple(parsed), help_text, at, frozenset(wake_in), tuple(fixed))
+
+
+def _template_entries(templates: list[Any], at: str) -> Iterator[tuple[str, Mapping[str, str | int]]]:
+    """A template is a phrase, or a group `{templates: [...], slots: {name: value}}` whose phrases
+    all set those slot values (hassil's intent-level `slots:`)."""
+    for entry in templates:
+        if isinstance(entry, str):
+            yield entry, {}
+            continue
+        if not isinstance(entry, LDict):
+            raise ContentError(f"{where(entry, at)}: a template is a phrase in quotes, got {entry!r}")
+        if set(entry) != {"templates", "slots"}:
+            raise ContentError(f"{entry.where}: a template group has exactly 'templates:' (phrases) and 'slots:' (fixed values)")
+        slots = entry["slots"]
+        if not isinstance(slots, LDict) or not slots or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in slots.values()):
+            raise ContentError(f"{entry.where_of('slots')}: 'slots' maps slot names to fixed values, like topic: when_to_get_help")
+        group = entry["templates"]
+        if not isinstance(group, list) or not group or not all(isinstance(t, str) for t in group):
+            raise ContentError(f"{entry.where_of('templates')}: 'templates' in a group is a non-empty list of phrases in quotes")
+        for template in group:
+            yield template, {str(k): v for k, v in slots.items()}

@@ -29,7 +29,7 @@ from typing import Protocol, TextIO
 
 from . import engine
 from .clock import Clock
-from .engine import Effect, Event, Heard, SpeechFinished, State, Tick
+from .engine import Effect, Event, Heard, NotLive, SpeechFinished, State, Tick
 from .errors import HearthError
 from .exercises import Catalog
 from .foresight import likely_lines
@@ -127,6 +127,11 @@ class Runtime:
 
     def heard(self, intent: str, slots: dict[str, str | int] | None = None) -> None:
         self.dispatch(Heard(intent, slots or {}))
+        self.poll_speaker()
+
+    def not_live(self, intent: str) -> None:
+        """A command that does not fit now ("next question" with nothing running): the engine says why."""
+        self.dispatch(NotLive(intent))
         self.poll_speaker()
 
     def start(self, exercise: str, minutes: float | None = None) -> None:

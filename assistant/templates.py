@@ -150,9 +150,14 @@ def _spoken_number(digits: re.Match[str]) -> str:
     return f" {number_words(int(value))} " if len(value) <= 2 else " "
 
 
+# Typed British spellings of template words; a recognizer hears the same sound as the word on the right.
+_SPELLINGS = {"counselling": "counseling", "counsellor": "counselor", "counsellors": "counselors"}
+
+
 def normalize(text: str) -> list[str]:
     """Lower-case words the matcher compares: digits spelled out, hyphens split, punctuation gone."""
     text = text.lower().replace("\u2019", "'").replace("-", " ")
     text = re.sub(r"\d+", _spoken_number, text)
     text = re.sub(r"[^a-z' ]+", " ", text)
-    return [word.strip("'") for word in text.split() if word.strip("'")]
+    words = [word.strip("'") for word in text.split() if word.strip("'")]
+    return [_SPELLINGS.get(word, word) for word in words]

@@ -83,10 +83,13 @@ class TypedLines:
 def typed(runtime: Runtime, line: str) -> None:
     """One typed command, matched in the live context (typing is always addressed)."""
     match = runtime.intents.match(line, runtime.context)
-    if match is None and runtime.context == "idle":
-        match = runtime.intents.match(line, "any")  # e.g. "next question" typed with nothing running
     if match is None:
-        runtime.print("(not understood here: say 'what can I say' for the commands)")
+        other = runtime.intents.match(line, "any")  # a command, but not one live now: "next question" with nothing running
+        if other is None:
+            ask = runtime.catalog.phrases.help.get("help", "help")
+            runtime.print(f"(not understood here: say '{ask}' for the commands)")
+            return
+        runtime.not_live(other.intent)
         return
     runtime.heard(match.intent, dict(match.slots))
 

@@ -85,11 +85,11 @@ def test_input_that_ends_mid_exercise_closes_the_session_with_its_place_saved(tm
     script = "start the thirty six questions\nnext question\nnext question\n"
     ended = hearth_cli(saved_session_args(data), stdin=script, timeout=30)  # real clock, no timer running: nothing to wait for
     assert ended.returncode == 0, ended.stderr
-    assert "Sam, question 2 is for you." in ended.stdout
+    assert "hearth: Question 2. Do you wish you were famous? What kind of fame would you want? Sam first." in ended.stdout
     history = hearth_cli(["history", "--data-dir", data])
     assert "Thirty-six questions" in history.stdout and "(stopped early" in history.stdout, history.stdout
     again = hearth_cli(saved_session_args(data), stdin="continue the thirty six questions\n", timeout=30)
-    assert "Last time you stopped before question two of thirty six." in again.stdout, again.stdout
+    assert "Welcome back. You stopped during question two." in again.stdout, again.stdout
 
 
 def test_input_that_ends_mid_turn_does_not_wait_for_the_timer(tmp_path: Path, hearth_cli) -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from assistant import engine
 from assistant.engine import (
-    LINES,
     NEXT_FIRST,
     Chime,
     ExtendTimer,
@@ -29,85 +28,20 @@ from assistant.engine import (
     VoiceActivity,
     context,
     step,
-    time_left_words,
 )
-from assistant.exercises import PlanRequest, compile_plan
+from assistant.plan import PlanRequest, compile_plan
 
-PARTNERS = ("Alex", "Sam")
+from engine_harness import LINES, PARTNERS, Evening, all_chimes, chimes, evening, said  # noqa: F401 (evening: a fixture)
 
-
-class Evening:
-    """Drives the engine like the app does with an instant speaker: every Say finishes at once
-    (unless `instant=False`), and time only moves when `wait` is called."""
-
-    def __init__(self, catalog, progress=None, instant=True, **settings):
-        self.state = State(catalog, Settings(partners=PARTNERS, **settings), dict(progress or {}))
-        self.now = 0.0
-        self.instant = instant
-        self.log: list = []
-
-    def send(self, event) -> list:
-        effects: list = []
-        pending = [event]
-        while pending:
-            current = pending.pop(0)
-            self.state, out = step(self.state, current, self.now)
-            effects += out
-            if self.instant:
-                pending += [SpeechFinished(e.utterance) for e in out if isinstance(e, Say)]
-        self.log += effects
-        return effects
-
-    def hear(self, intent, **slots) -> list:
-        return self.send(Heard(intent, slots))
-
-    def start(self, exercise, **slots) -> list:
-        return self.hear("start", exercise=exercise, **slots)
-
-    def wait(self, seconds, tick=1.0) -> list:
-        effects = []
-        end = self.now + seconds
-        while self.now < end - 1e-9:
-            self.now = min(end, self.now + tick)
-            effects += self.send(Tick())
-        return effects
-
-    def at(self, when) -> list:
-        """One tick at an exact time."""
-        assert when >= self.now
-        self.now = when
-        return self.send(Tick())
-
-    @property
-    def session(self):
-        return self.state.session
-
-    @property
-    def context(self):
-        return context(self.state)
-
-    def left(self):
-        return self.session.timer.left(self.now)
-
-
-def said(effects) -> list[str]:
-    return [e.text for e in effects if isinstance(e, Say)]
-
-
-def chimes(effects) -> list[str]:
-    return [e.kind for e in effects if isinstance(e, Chime)]
+# what a refused command adds: the three commands that matter at that moment
+PROMPT_OPTIONS = "You can say ready for the next question, repeat the question, or we're done for tonight."
+TURN_OPTIONS = "You can say juniper, that's all from me; juniper, how much time do we have left; or juniper, hold on a moment."
 
 
 def ended(effects) -> list[SessionEnded]:
     return [e for e in effects if isinstance(e, SessionEnded)]
 
 
-@pytest.fixture
-def evening(builtin_catalog):
-    def make(**kwargs):
-        return Evening(builtin_catalog, **kwargs)
-
-    return make
 
 
 # ---------------------------------------------------------------- whole exercises
@@ -120,9 +54,9 @@ def evening(builtin_catalog):
 def test_every_exercise_runs_end_to_end(evening, builtin_catalog, exercise_id):
     ev = evening()
     exercise = builtin_catalog.exercises[exercise_id]
-    plan, _ = compile_plan(PlanRequest(exercise, PARTNERS, {}))
+    plan, _ = compile_plan(PlanRequest(exercise, PARTNERS, {}, wake="juniper"))
     first = ev.start(exercise_id)
-    assert first[0] == SessionStarted(exercise_id)
+    assert first[:2] == [Chime("acknowledged"), SessionStarted(exercise_id)]
     for _ in range(1000):
         session = ev.session
         if session is None:
@@ -138,7 +72,8 @@ def test_every_exercise_runs_end_to_end(evening, builtin_catalog, exercise_id):
     assert ev.session is None and ev.context == "idle"
     assert ended(ev.log) == [SessionEnded(exercise_id, completed=True)]
     spoken = [e.text for e in ev.log if isinstance(e, Say) and not e.soft]
-    assert spoken == [s.text for s in plan], "every step is said once, in order"
+    support = [LINES["support_offer"]] if "finished" in exercise.offer_support else []
+    assert spoken == [s.text for s in plan] + support, "every step is said once, in order"
     turns = sum(1 for s in plan if s.kind == "turn")
     assert chimes(ev.log).count("turn_start") == chimes(ev.log).count("turn_end") == turns
     assert ev.state.progress[NEXT_FIRST] == 1
@@ -155,7 +90,7 @@ def test_check_in_turns_time_out_with_chimes_in_order(evening):
     effects = ev.at(120.0)
     assert chimes(effects) == ["turn_end", "turn_start"]
     assert effects.index(Chime("turn_end")) < effects.index(StopTimer()) < effects.index(Chime("turn_start"))
-    assert said(effects)[0].startswith("Over to you, Sam.")
+    assert said(effects)[0].startswith("Now Sam, the same question.")
     effects = ev.wait(120)
     assert chimes(effects) == ["turn_end"]
     assert said(effects) == ["Thank you both, for sharing and for listening."]
@@ -168,9 +103,9 @@ def test_done_ends_a_turn_early(evening):
     ev.start("check_in")
     ev.wait(30)
     effects = ev.hear("done_turn")
-    assert chimes(effects) == ["turn_end", "turn_start"]
+    assert all_chimes(effects) == ["acknowledged", "turn_end", "turn_start"]
     assert StopTimer() in effects and StartTimer(120.0, 120.0) in effects
-    assert said(effects)[0].startswith("Over to you, Sam.")
+    assert said(effects)[0].startswith("Now Sam, the same question.")
     assert ev.left() == 120.0
 
 
@@ -198,7 +133,7 @@ def test_pause_freezes_the_timer_and_resume_continues(evening):
 def test_resume_when_not_paused(evening):
     ev = evening()
     ev.start("check_in")
-    assert said(ev.hear("resume")) == [LINES["not_paused"]]
+    assert said(ev.hear("resume")) == [LINES["not_paused"] + " " + TURN_OPTIONS]
     assert ev.left() == 120.0
 
 
@@ -209,6 +144,7 @@ def test_more_time_extends_the_turn(evening):
     effects = ev.hear("more_time", minutes=2)
     assert ExtendTimer(120.0) in effects
     assert said(effects) == ["Okay, two minutes more."]
+    assert all(e.soft for e in effects if isinstance(e, Say))
     assert ev.left() == 140.0
     assert ev.wait(139) == []
     assert chimes(ev.wait(1)) == ["turn_end", "turn_start"]
@@ -246,8 +182,8 @@ def test_time_left_words(evening):
 def test_time_left_without_a_timer(evening):
     ev = evening()
     ev.start("appreciation")
-    assert said(ev.hear("time_left")) == [LINES["no_timer_left"]]
-    assert said(ev.hear("more_time")) == [LINES["no_timer_more"]]
+    assert said(ev.hear("time_left")) == [LINES["no_timer_left"] + " " + PROMPT_OPTIONS]
+    assert said(ev.hear("more_time")) == [LINES["no_timer_more"] + " " + PROMPT_OPTIONS]
 
 
 @pytest.mark.parametrize(
@@ -256,8 +192,11 @@ def test_time_left_without_a_timer(evening):
      (120, "About two minutes left."), (60, "About a minute left."), (55, "About a minute left."),
      (54, "Less than a minute left."), (20, "Less than a minute left."), (19, "Just a few seconds left."), (0, "Just a few seconds left.")],
 )
-def test_time_left_words_table(seconds, words):
-    assert time_left_words(seconds) == words
+def test_time_left_words_table(evening, seconds, words):
+    ev = evening()
+    ev.start("device_free_talk")  # a twenty-minute turn
+    ev.wait(1200 - max(seconds, 1))
+    assert said(ev.hear("time_left")) == [words]
 
 
 def test_minute_left_cue_only_in_long_turns_that_ask_for_it(evening):
@@ -417,13 +356,16 @@ def test_stop_then_yes_ends_and_keeps_the_place(evening):
     ev.start("thirty_six_questions")
     for _ in range(4):
         ev.hear("next")
-    assert ev.session.current.text.startswith("Alex, question 3 is for you.")
+    assert _at(ev) == (3, "Alex")
     assert ev.state.progress["thirty_six_questions/questions"] == 2
     assert said(ev.hear("stop")) == [LINES["confirm_stop"]]
-    assert said(ev.hear("repeat")) == [LINES["confirm_stop"]]  # anything else: ask again
+    effects = ev.hear("repeat")  # anything else: ask again
+    assert all_chimes(effects) == ["not_understood"] and said(effects) == [LINES["confirm_stop"]]
     effects = ev.hear("yes")
     assert said(effects) == [
-        "Okay, we'll stop here. Your place is saved. Next time, say pick up where we left off, and we'll start at question three of thirty six."
+        "Okay, we'll stop here, during question three of thirty six. Your place is saved: another evening,"
+        " say continue the thirty six questions.",
+        LINES["support_offer"],  # a tender exercise stopped early: where to turn, once
     ]
     assert ended(effects) == [SessionEnded("thirty_six_questions", completed=False)]
     assert ev.session is None
@@ -436,7 +378,7 @@ def test_stop_twice_means_yes(evening):
     ev.start("vulnerability")
     ev.hear("stop")
     effects = ev.hear("stop")
-    assert said(effects) == [LINES["stopped"]]
+    assert said(effects) == [LINES["stopped"], LINES["support_offer"]]
     assert ended(effects) == [SessionEnded("vulnerability", completed=False)]
 
 
@@ -483,6 +425,11 @@ def _current(ev) -> str:
     return ev.session.current.text
 
 
+def _at(ev) -> tuple[int, str]:
+    """(question number, whose answer) of the current step."""
+    return ev.session.current.item_number, ev.session.current.partner
+
+
 def test_repeat_says_the_question_again(evening):
     ev = evening()
     ev.start("thirty_six_questions")
@@ -495,23 +442,23 @@ def test_repeat_says_the_question_again(evening):
 def test_back_goes_to_the_previous_partner_then_the_previous_question(evening):
     ev = evening()
     ev.start("thirty_six_questions")
-    assert _current(ev).startswith("Alex, question 1 is for you.")
+    assert _at(ev) == (1, "Alex") and _current(ev).startswith("Question 1. Anyone in the world")
     ev.hear("next")
-    assert _current(ev).startswith("Sam, question 1 is for you.")
+    assert _at(ev) == (1, "Sam") and _current(ev) == "Now Sam."  # the question is read once, then handed over
     effects = ev.hear("back")
-    assert said(effects)[0].startswith("Alex, question 1 is for you.")
+    assert said(effects)[0].startswith("Question 1. Anyone in the world") and _at(ev) == (1, "Alex")
     ev.hear("next")
     ev.hear("next")
-    assert _current(ev).startswith("Sam, question 2 is for you.")
+    assert _at(ev) == (2, "Sam")
     ev.hear("back")
-    assert _current(ev).startswith("Sam, question 1 is for you.")
+    assert _at(ev) == (1, "Sam")
 
 
 def test_back_at_the_first_question_stays_there(evening):
     ev = evening()
     ev.start("thirty_six_questions")
     effects = ev.hear("back")
-    assert said(effects)[0].startswith("Alex, question 1 is for you.")
+    assert said(effects)[0].startswith("Question 1.") and _at(ev) == (1, "Alex")
 
 
 def test_skip_moves_to_the_next_question(evening):
@@ -519,19 +466,20 @@ def test_skip_moves_to_the_next_question(evening):
     ev.start("thirty_six_questions")
     effects = ev.hear("skip")
     assert said(effects) == [_current(ev)]
-    assert _current(ev).startswith("Sam, question 2 is for you.")  # Q1's second partner is skipped too
+    assert _at(ev) == (2, "Sam")  # Q1's second partner is skipped too
+    assert _current(ev).startswith("Question 2. Do you wish you were famous?") and _current(ev).endswith("Sam first.")
     ev.hear("next")
     ev.hear("skip")
-    assert _current(ev).startswith("Alex, question 3 is for you.")
+    assert _at(ev) == (3, "Alex")
 
 
 def test_skip_into_the_next_set_announces_it(evening):
     ev = evening(progress={"thirty_six_questions/questions": 11})
     ev.hear("continue", exercise="thirty_six_questions")
-    assert "question 12 is for you" in _current(ev)
+    assert _at(ev)[0] == 12
     effects = ev.hear("skip")
-    assert said(effects)[0].startswith("Set two.")
-    assert "question 13 is for you" in said(effects)[1]
+    assert said(effects)[0].startswith("Set two:")
+    assert said(effects)[1].startswith("Question 13.")
 
 
 def test_who_goes_first_alternates_per_question(evening):
@@ -539,7 +487,7 @@ def test_who_goes_first_alternates_per_question(evening):
     ev.start("thirty_six_questions")
     order = []
     for _ in range(8):
-        order.append(_current(ev).split(",")[0])
+        order.append(_at(ev)[1])
         ev.hear("next")
     assert order == ["Alex", "Sam", "Sam", "Alex", "Alex", "Sam", "Sam", "Alex"]
 
@@ -566,7 +514,7 @@ def test_who_goes_first_alternates_across_sessions(evening):
         ev.hear("stop")
     assert firsts == ["Over to you, Alex", "Over to you, Sam", "Over to you, Alex"]
     ev.start("thirty_six_questions")  # the alternation is shared by all exercises
-    assert _current(ev).startswith("Sam, question 1")
+    assert _at(ev) == (1, "Sam")
 
 
 def test_check_in_questions_rotate_without_repeats(evening, builtin_catalog):
@@ -598,18 +546,18 @@ def test_continue_resumes_where_they_stopped(evening):
     ev = evening(progress={"thirty_six_questions/questions": 5})
     effects = ev.hear("continue", exercise="thirty_six_questions")
     lines = said(effects)
-    assert lines[0] == "Welcome back. Last time you stopped before question six of thirty six. Let's pick up from there."
-    assert lines[1].startswith("Set one.")  # a reminder of the set they are in
-    assert lines[2].startswith("Alex, question 6 is for you.")
+    assert lines[0] == "Welcome back. You stopped during question six."
+    assert lines[1].startswith("Set one:")  # a reminder of the set they are in
+    assert lines[2].startswith("Question 6.") and lines[2].endswith("Alex first.")
     assert not any(line.startswith("Welcome, Alex and Sam") for line in lines)
 
 
 def test_continue_at_a_set_boundary_announces_the_set(evening):
     ev = evening(progress={"thirty_six_questions/questions": 12})
     lines = said(ev.hear("continue"))  # "pick up where we left off": no exercise named
-    assert lines[0].startswith("Welcome back. Last time you stopped before question thirteen of thirty six.")
-    assert lines[1].startswith("Set two.")
-    assert lines[2].startswith("Alex, question 13 is for you.")
+    assert lines[0] == "Welcome back. You stopped during question thirteen."
+    assert lines[1].startswith("Set two:")
+    assert lines[2].startswith("Question 13.")
 
 
 def test_continue_with_nothing_saved(evening):
@@ -649,39 +597,96 @@ def test_topics_in_device_free_talk(evening, builtin_catalog):
 def test_topics_elsewhere(evening):
     ev = evening()
     ev.start("check_in")
-    assert said(ev.hear("topic")) == [LINES["no_topics"]]
+    assert said(ev.hear("topic")) == [LINES["no_topics"] + " " + TURN_OPTIONS]
 
 
 def test_commands_with_nothing_running(evening):
     ev = evening()
-    for intent in ("next", "pause", "stop", "yes", "more_time"):
-        assert said(ev.hear(intent)) == [LINES["nothing_running"]]
+    for intent in ("next", "pause", "yes", "more_time", "repeat", "topic"):
+        effects = ev.hear(intent)
+        assert all_chimes(effects) == ["not_understood"] and said(effects) == [LINES["nothing_running"]]
+        assert "start our daily check in" in said(effects)[0]  # the hint names what can be said now
     assert ev.session is None
+    effects = ev.hear("stop")  # "we're done for tonight" with nothing running: understood, warmly
+    assert all_chimes(effects) == ["acknowledged"] and said(effects) == ["Good night, you two."]
     assert said(ev.start("karaoke")) == [LINES["unknown_exercise"]]
 
 
 def test_yes_and_no_when_nothing_was_asked(evening):
     ev = evening()
     ev.start("appreciation")
-    assert said(ev.hear("yes")) == [LINES["not_asking"]]
-    assert said(ev.hear("no")) == [LINES["not_asking"]]
+    for answer in ("yes", "no"):
+        effects = ev.hear(answer)
+        assert all_chimes(effects) == ["not_understood"] and said(effects) == [LINES["not_asking"] + " " + PROMPT_OPTIONS]
     assert ev.session is not None
 
 
-def test_help_info_and_list(evening, builtin_catalog):
-    ev = evening(help_by_context={"idle": "idle help", "prompt": "prompt help", "turn": "turn help"})
-    assert said(ev.hear("help")) == ["idle help"]
-    assert said(ev.hear("info", topic="when_to_get_help")) == [builtin_catalog.info["when_to_get_help"].text]
+def test_help_names_three_commands_for_the_moment_and_more_gives_the_rest(evening):
+    ev = evening()
+    effects = ev.hear("help")
+    assert effects[0] == Chime("acknowledged")
+    assert said(effects) == ["You can say start our daily check in; juniper, what can we do; or juniper, when should we get help."
+                             " For more, say juniper, tell us more please."]
+    assert said(ev.hear("more")) == ["You can also say continue the thirty six questions."]
+    assert said(ev.hear("more")) == [LINES["no_more"]]
+    ev.start("check_in")
+    ev.wait(5)
+    turn_help = said(ev.hear("help"))[0]  # in a turn, commands need the wake name
+    assert turn_help.startswith("You can say juniper, that's all from me; juniper, how much time do we have left; or juniper, hold on a moment.")
+    assert "give us a topic" not in turn_help + " ".join(said(ev.hear("more")))  # the check-in has no topics to give
+    ev.hear("pause")
+    assert said(ev.hear("help"))[0].startswith("You can say keep going please, we're done for tonight, or how much time do we have left.")
+    assert ev.session.paused  # help does not disturb the exercise
+    ev.hear("stop")
+    ev.start("thirty_six_questions")
+    ev.hear("stop")
+    assert said(ev.hear("help")) == ["You can say yes, stop; no, keep going; or when should we get help."]
+    assert ev.session.confirming
+
+
+def test_more_pages_through_help_until_everything_is_said(evening, builtin_catalog):
+    ev = evening()
+    ev.start("thirty_six_questions")
+    pages = [said(ev.hear("help"))[0]]
+    while "For more" in pages[-1]:
+        pages.append(said(ev.hear("more"))[0])
+    assert len(pages) >= 2
+    text = " ".join(pages)
+    for phrase in ("ready for the next question", "repeat the question", "we're done for tonight", "pass on this one",
+                   "go back to the previous question", "hold on a moment", "when should we get help"):
+        assert text.count(phrase) == 1, phrase
+    assert "give us two more minutes" not in text  # no timer at a question: not offered
+    assert said(ev.hear("more")) == [LINES["no_more"]]
+    ev.hear("help")
+    ev.hear("next")  # anything else in between: "more" has nothing left to continue
+    assert said(ev.hear("more")) == [LINES["no_more"]]
+
+
+def test_info_and_the_list_of_exercises(evening, builtin_catalog):
+    ev = evening()
+    pages = [page.format(crisis_line="your local emergency number") for page in builtin_catalog.info["when_to_get_help"].pages]
+    assert said(ev.hear("info", topic="when_to_get_help")) == [pages[0] + " For more, say juniper, tell us more please."]
+    assert said(ev.hear("more")) == [pages[1]]  # an explanation comes in pages, what matters most first
+    assert said(ev.hear("more")) == [LINES["no_more"]]
     assert said(ev.hear("info", topic="astrology")) == [LINES["no_info"]]
     listing = said(ev.hear("list_exercises"))[0]
-    assert listing.startswith("There are seven exercises.")
-    for exercise in builtin_catalog.exercises.values():
-        assert exercise.title in listing
-    ev.start("check_in")
-    assert said(ev.hear("help")) == ["turn help"]
-    ev.hear("pause")
-    assert said(ev.hear("help")) == ["prompt help"]
-    assert ev.session.paused  # help does not disturb the exercise
+    assert listing.startswith("There are seven exercises: Daily check-in, Thirty-six questions, and Appreciation.")
+    assert "For more, say juniper, tell us more please." in listing
+    assert listing.endswith("And to hear when to seek support, say juniper, when should we get help.")
+    rest = said(ev.hear("more"))[0]
+    assert rest == "There is also Vulnerability invitation, Listening turns, and Ten minute question. For more, say juniper, tell us more please."
+    assert said(ev.hear("more")) == ["There is also Device-free talk."]
+    assert said(ev.hear("more")) == [LINES["no_more"]]
+
+
+def test_the_crisis_line_is_read_out_where_it_matters(evening, builtin_catalog):
+    ev = evening(crisis_line="988, the Suicide and Crisis Lifeline")
+    info = said(ev.hear("info", topic="when_to_get_help"))[0]
+    assert "please contact 988, the Suicide and Crisis Lifeline right now" in info
+    ev.start("vulnerability")
+    ev.hear("stop")
+    effects = ev.hear("yes")
+    assert said(effects)[-1].endswith("If anyone feels unsafe, please contact 988, the Suicide and Crisis Lifeline.")
 
 
 def test_unknown_intent_is_reported_not_raised(evening):

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from assistant.errors import ContentError, HearthError
-from assistant.exercises import PlanRequest, compile_plan, load_exercise
+from assistant.exercises import load_exercise
+from assistant.plan import PlanRequest, compile_plan
 from assistant.intents import ANY, CONTEXTS, load_intents, normalize, parse_template
 from assistant.yamlload import load_yaml, load_yaml_text
 

@@ -61,7 +61,7 @@ def _addressed(text: str) -> bool:
 def test_table_covers_every_intent_and_exercise():
     per_intent = Counter(intent for _, _, intent, _ in COMMANDS)
     required = ["continue", "next", "repeat", "back", "skip", "pause", "resume", "more_time", "time_left",
-                "done_turn", "stop", "help", "list_exercises", "yes", "no", "info", "topic"]
+                "done_turn", "stop", "help", "list_exercises", "yes", "no", "info", "topic", "more"]
     for intent in required:
         assert per_intent[intent] >= 5, f"only {per_intent[intent]} phrasings of {intent}"
     per_exercise = Counter(slots.get("exercise") for _, _, intent, slots in COMMANDS if intent == "start")
@@ -69,6 +69,8 @@ def test_table_covers_every_intent_and_exercise():
         assert per_exercise[exercise] >= 5, f"only {per_exercise[exercise]} phrasings start {exercise}"
     info_topics = {slots.get("topic") for _, _, intent, slots in COMMANDS if intent == "info"}
     assert {"bids_for_connection", "when_to_get_help"} <= info_topics
+    # an explanation without a topic would answer "I don't have anything on that": every row names one
+    assert all(slots.get("topic") for _, _, intent, slots in COMMANDS if intent == "info")
     more = [slots for _, _, intent, slots in COMMANDS if intent == "more_time"]
     assert any("minutes" in s for s in more) and any("minutes" not in s for s in more)
     texts = [text for _, text, _, _ in COMMANDS]
@@ -222,9 +224,10 @@ def _oracle(intents, context):
     """phrase -> {(intent, slots)} for every phrase live in a context, with and without the wake name."""
     meanings: dict[str, set] = defaultdict(set)
     for intent in intents.live(context):
-        for template in intent.templates:
+        for index, template in enumerate(intent.templates):
+            fixed = tuple((name, str(value)) for name, value in intent.slots_of(index).items())
             for words, slots in _expand_with_slots(template, intents.lists):
-                meaning = (intent.name, tuple(sorted(slots)))
+                meaning = (intent.name, tuple(sorted(dict(fixed + slots).items())))
                 body = " ".join(words)
                 meanings[f"{WAKE} {body}"].add(meaning)
                 if not intents.needs_wake(intent, context):

@@ -50,7 +50,7 @@ def test_check_in_runs_hands_free_and_ignores_its_own_voice(tmp_path: Path) -> N
             hearth.stop()
         sound = recording.stop()
     assert heard_intents(hearth) == ["start", "done_turn"], hearth.lines  # the couple's two commands, never its own words
-    events = timeline(sound)
+    events = [e for e in timeline(sound) if e.kind != "acknowledged"]  # each command's acknowledgement aside
     chimes = [e.kind for e in events if e.kind != "speech"]
     assert chimes == ["turn_start", "turn_end", "turn_start", "turn_end"], events
     # speech before the first chime (welcome and Alex's prompt), between the turns (Sam's prompt), after (thanks)
@@ -77,14 +77,20 @@ def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> N
             hearth.wait_for(r"^hearth: (Less than a minute|Just a few seconds) left", timeout=30, after=first)
             reflect = hearth.wait_for(r"^\[timer: 0:21", timeout=60, after=first + 1)  # speaker's turn ran out
             say(va, hearth, "juniper, that's all from me")  # the listener's reflection ends early
-            hearth.wait_for(r"^\[timer: 0:21", timeout=60, after=reflect + 1)  # swapped roles
-            hearth.wait_for("Thank you both", timeout=120)
+            confirm = hearth.wait_for(r"^hearth: Alex, did Sam get it right", timeout=60, after=reflect + 1)
+            # the speaker confirms, then they swap; addressed, since hearth may still be asking (it
+            # decodes only addressed commands while it speaks)
+            say(va, hearth, "juniper, that's all from me")
+            hearth.wait_for(r"^\[timer: 0:21", timeout=60, after=confirm + 1)  # swapped roles
+            second = hearth.wait_for(r"^hearth: Sam, did Alex get it right", timeout=120, after=confirm + 1)
+            say(va, hearth, "juniper, that's all from me")
+            hearth.wait_for("Thank you both", timeout=60, after=second + 1)
             recording.keep_recording(6.0)
         finally:
             hearth.stop()
         sound = recording.stop()
-    assert heard_intents(hearth) == ["time_left", "done_turn"], hearth.lines
-    chimes = [e.kind for e in timeline(sound) if e.kind != "speech"]
+    assert heard_intents(hearth) == ["time_left", "done_turn", "done_turn", "done_turn"], hearth.lines
+    chimes = [e.kind for e in timeline(sound) if e.kind not in ("speech", "acknowledged")]
     assert chimes == ["turn_start", "turn_end"] * 4, chimes
 
 

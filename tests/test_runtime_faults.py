@@ -22,9 +22,9 @@ from session_fakes import ScriptedMicrophone, ScriptedRecognizer
 
 APPRECIATION = ["start the appreciation practice", "I'm done", "that's all from me"]
 APPRECIATION_SAYS = [
-    "hearth: Welcome, Alex and Sam. This is a moment for appreciation.",
+    "hearth: Welcome, Alex and Sam.",
     "hearth: Alex, what is one thing Sam did today that you appreciated?",
-    "hearth: Sam, what is one thing Alex did today that you appreciated?",
+    "hearth: Now Sam. What did Alex do today that you appreciated?",
     "hearth: Thank you both.",
 ]
 

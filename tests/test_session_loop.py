@@ -81,7 +81,7 @@ def test_once_hearth_is_quiet_a_plain_command_is_acted_on(tmp_path: Path) -> Non
     first_question = app.state.session.index  # type: ignore[union-attr]
     app.run(listening(app, ScriptedMicrophone(80), ScriptedRecognizer({50: "ready for the next question"})))
     assert app.state.session is not None and app.state.session.index == first_question + 1
-    assert speaker.spoken[-1].startswith("Sam, question 1")
+    assert speaker.spoken[-1] == "Now Sam."  # question 1, handed over to the second partner
 
 
 def test_the_last_segment_of_a_recording_is_heard(tmp_path: Path) -> None:

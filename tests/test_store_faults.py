@@ -102,9 +102,9 @@ def test_a_second_hearth_says_another_is_running_and_repair_refuses(tmp_path: Pa
     running = Running(saved_session_args(data), tmp_path, hearth_env)
     try:
         running.send("start the thirty six questions")
-        running.wait_for("Alex, question 1 is for you.")
+        running.wait_for("hearth: Question 1. Anyone in the world")
         running.send("next question")
-        running.wait_for("Sam, question 1 is for you.")
+        running.wait_for("hearth: Now Sam.")
         before = sorted(p.name for p in data.iterdir())
         second = hearth_cli(saved_session_args(data), stdin="start our check in\n")
         assert second.returncode == 5
@@ -117,7 +117,7 @@ def test_a_second_hearth_says_another_is_running_and_repair_refuses(tmp_path: Pa
         history = hearth_cli(["history", "--data-dir", data])  # reading is fine while a session runs
         assert history.returncode == 0 and "Thirty-six questions" in history.stdout, history.stderr
         running.send("next question")
-        running.wait_for("Sam, question 2 is for you.")  # the first hearth never noticed
+        running.wait_for("hearth: Question 2.")  # the first hearth never noticed
     finally:
         running.kill()
 
@@ -223,12 +223,13 @@ def test_a_full_disk_mid_session_is_said_once_and_nothing_is_lost(small_disk: Pa
         filler = fill(small_disk)
         for _ in range(6):
             typed(app, "next question")  # questions 3, 4 and 5: each save fails
-        assert app.state.session is not None and "Alex, question 5 is for you." in out.getvalue()
+        assert app.state.session is not None and app.state.session.current.text.startswith("Question 5.")
+        assert app.state.session.current.partner == "Alex"
         notices = [line for line in out.getvalue().splitlines() if "cannot save progress" in line]
         assert notices == ["hearth: cannot save progress: the disk is full. The session goes on; hearth keeps your place"
                            " in memory and saves it as soon as it can."]
         filler.unlink()
-        typed(app, "next question")  # Sam's turn on question 5: nothing new to save
+        typed(app, "next question")  # Sam's turn on question 5 (saves who still has to answer it)
         typed(app, "next question")  # question 6: this change saves everything that waited
         assert "hearth: progress saved again." in out.getvalue()
     finally:

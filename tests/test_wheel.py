@@ -40,7 +40,8 @@ def installed(tmp_path_factory) -> Path:
     assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = wheels.glob("hearth-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for expected in ("assistant/builtin_intents/session.yaml", "assistant/content/info.yaml", "assistant/content/exercises/check_in.yaml"):
+    for expected in ("assistant/builtin_intents/session.yaml", "assistant/content/info.yaml", "assistant/content/lines.yaml",
+                     "assistant/content/exercises/check_in.yaml", "assistant/engine/table.py"):
         assert expected in names, f"{expected} is missing from the wheel"
     site = root / "site"
     install = [sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check", "-q", "--target", str(site), str(wheel)]

@@ -101,6 +101,11 @@ def test_extends_builtin_adds_to_the_built_in_set(tmp_path):
         ("range of words", "range: {from: 1, to: 20}", "range: {from: one, to: 3}", 9, "range needs whole numbers"),
         ("upper case word", '"give us {minutes} minutes"', '"Give us {minutes} minutes"', 15, "lower case"),
         ("syntax error", "  answer:\n", "  answer:\n\t", 17, "not valid YAML"),
+        ("group without slots", "      - yes\n", "      - templates: [yes]\n", 19, "a template group has exactly 'templates:'"),
+        ("group slots not values", "      - yes\n", "      - templates: [yes]\n        slots: {answer: true}\n", 20,
+         "'slots' maps slot names to fixed values"),
+        ("group templates not phrases", "      - yes\n", "      - templates: [1]\n        slots: {answer: yes}\n", 19,
+         "'templates' in a group is a non-empty list of phrases"),
     ],
 )
 def test_intent_file_errors_name_file_and_line(tmp_path, case, old, new, line, message):
@@ -169,6 +174,24 @@ def test_valid_exercise_keeps_yes_as_a_pool_item(tmp_path):
         ("number summary", "summary: A tiny exercise.", "summary: 42", 3, "'summary' must be text"),
         ("confirm_stop not a flag", "summary: A tiny exercise.\n", "summary: A tiny exercise.\nconfirm_stop: sometimes\n", 4, "must be true or false"),
         ("unknown order", "    items:\n", "    order: shuffle\n    items:\n", 6, "order must be 'rotate' or 'sequence'"),
+        ("unknown command", "{first} and {second}", "{cmd:dance}", 10, "{cmd:dance} names no command"),
+        ("intro without returning", "pools:\n", "intro:\n  first_time: Hello.\npools:\n", 4, "'intro' has exactly 'first_time:'"),
+        ("intro with a stray placeholder", "pools:\n", "intro:\n  first_time: Hello {item}.\n  returning: Hi.\npools:\n", 5,
+         "unknown placeholder {item}"),
+        ("offer_support of a kind", "pools:\n", "offer_support: [always]\npools:\n", 4, "'offer_support' is a list of: finished, stopped"),
+        ("skip of a kind", "pools:\n", "skip: everything\npools:\n", 4, "skip must be 'item'"),
+        ("item with an unknown key", "      - two\n", "      - text: two\n        colour: red\n", 9, "unknown key 'colour' in an item"),
+        ("item timed and together", "      - two\n", "      - text: two\n        minutes: 2\n        together: true\n", 10,
+         "either timed ('minutes:') or answered together"),
+        ("item minutes without a time", "      - two\n", "      - text: two {minutes}\n", 8, "unknown placeholder {minutes}"),
+        ("section note without sections", "    items:\n", "    section_note: {after_minutes: 15, say: Hi.}\n    items:\n", 6,
+         "'section_note' needs a pool with 'sections:'"),
+        ("prompt without say", '      - prompt: "{partner}, {item}"', "      - prompt:\n          then: Now {partner}.", 13,
+         "needs 'say:', the text to speak"),
+        ("prompt with a stray wording", '      - prompt: "{partner}, {item}"', "      - prompt:\n          say: Hi.\n          later: Bye.", 15,
+         "unknown key 'later' in prompt"),
+        ("minutes with no turn after", '"Hello {first} and {second}."', '"Hello, for {minutes}."', 10, "no timed turn comes after it"),
+        ("summary minutes with no turn", "summary: A tiny exercise.", "summary: A tiny {minutes}.", 1, "no timed turn"),
     ],
 )
 def test_exercise_file_errors_name_file_and_line(tmp_path, case, old, new, line, message):
@@ -279,16 +302,32 @@ def test_new_exercise_file_loads_from_a_folder(tmp_path):
     assert len(catalog.exercises) == 8
 
 
+NEW_NAME = """\
+extends: builtin
+lists:
+  exercise:
+    values:
+      - in: "[the | our] gratitude minute"
+        out: gratitude_minute
+intents: {}
+"""
+
+
 def test_new_exercise_runs_in_text_mode_without_code_changes(tmp_path, hearth_cli):
     folder = tmp_path / "exercises"
     folder.mkdir()
     (folder / "gratitude.yaml").write_text(NEW_EXERCISE)
+    name = tmp_path / "names.yaml"
+    name.write_text(NEW_NAME)
     data = tmp_path / "data"
-    checked = hearth_cli(["check", folder])
+    unnamed = hearth_cli(["check", "--exercises", folder])
+    assert unnamed.returncode != 0  # nothing can start it by voice yet
+    assert f"{folder / 'gratitude.yaml'}:1: exercise 'gratitude_minute' cannot be started by voice" in unnamed.stderr
+    checked = hearth_cli(["check", "--exercises", folder, "--intents", name])
     assert checked.returncode == 0, checked.stderr
     result = hearth_cli(
-        ["start", "gratitude_minute", "--text", "--mute", "--fake-clock", "--exercises", folder, "--data-dir", data, "--names", "Alex", "Sam"],
-        stdin="I'm done\nI'm done\n:wait 61\n",
+        ["--text", "--mute", "--fake-clock", "--exercises", folder, "--intents", name, "--data-dir", data, "--names", "Alex", "Sam"],
+        stdin="start the gratitude minute\nI'm done\nI'm done\n:wait 61\nstart our daily check in\n",
     )
     assert result.returncode == 0, result.stderr
     expected = [
@@ -301,6 +340,7 @@ def test_new_exercise_runs_in_text_mode_without_code_changes(tmp_path, hearth_cl
         "hearth: That was the gratitude minute. Goodnight.",
     ]
     lines = result.stdout.splitlines()
+    assert any("Time for a short check-in." in line for line in lines[-4:]), result.stdout  # the built-in names still work
     positions = [lines.index(line) for line in expected]
     assert positions == sorted(positions), result.stdout
 
@@ -310,3 +350,63 @@ def test_starting_an_unknown_exercise_names_the_choices(tmp_path, hearth_cli):
     assert result.returncode != 0
     assert "there is no exercise 'karaoke'" in result.stderr
     assert "check_in" in result.stderr
+
+
+# ---------------------------------------------------------------- fixed slot values and checks across files
+
+
+def test_a_template_group_sets_its_slot_values(tmp_path):
+    path = tmp_path / "intents.yaml"
+    path.write_text(INTENTS.replace("      - no\n", "      - no\n      - templates: [\"sure thing\", \"of course\"]\n        slots: {answer: yes, sure: 1}\n"))
+    intents = load_intents([path])
+    assert intents.match("of course", "prompt").slots == {"answer": "yes", "sure": 1}
+    assert intents.match("yes", "prompt").slots == {}
+
+
+def test_an_info_phrase_without_an_explanation_is_a_problem(tmp_path, hearth_cli):
+    path = tmp_path / "mine.yaml"
+    path.write_text('extends: builtin\nintents:\n  info:\n    contexts: [any]\n    wake_required_in: [idle]\n    help: what about stars\n'
+                    '    templates:\n      - "what is {topic}"\n      - templates: ["what about stars"]\n        slots: {topic: astrology}\n'
+                    '      - "tell us a story"\n')
+    result = hearth_cli(["check", "--intents", path])
+    assert result.returncode == 2
+    assert f"{path}:3: the info phrase 'what about stars' leads to topic 'astrology', which has no explanation" in result.stderr
+    assert f"{path}:3: the info phrase 'tell us a story' names no topic" in result.stderr
+    started = hearth_cli(["--text", "--mute", "--intents", path, "--data-dir", tmp_path / "data"])
+    assert started.returncode == 2 and "which has no explanation" in started.stderr  # at start-up too, not on the evening
+
+
+def test_hearth_check_names_a_word_the_recognizer_does_not_know(tmp_path, hearth_cli):
+    path = tmp_path / "mine.yaml"
+    path.write_text('extends: builtin\nintents:\n  cheer:\n    contexts: [prompt]\n    templates: ["hooray for counselling"]\n')
+    result = hearth_cli(["check", "--intents", path])
+    assert result.returncode == 2
+    assert f"{path}:3: intent 'cheer' uses counselling, which the recognizer does not know" in result.stderr
+
+
+LINES_FILE = Path(__file__).resolve().parents[1] / "assistant" / "content" / "lines.yaml"
+
+
+@pytest.mark.parametrize(
+    ("case", "old", "new", "message"),
+    [
+        ("missing line", '  good_night: "Good night, you two."\n', "", "the line 'good_night' is missing"),
+        ("unknown line", '  good_night: "Good night, you two."\n', '  good_night: "Good night."\n  farewell: "Bye."\n',
+         "unknown key 'farewell' in lines"),
+        ("stray placeholder", '"Good night, you two."', '"Good night, {partner}."', "unknown placeholder {partner}"),
+        ("unknown command", '"Good night, you two."', '"Say {cmd:sing}."', "{cmd:sing} names no command"),
+        ("unknown intent in help_order", "  confirming: [yes, no, info]", "  confirming: [yes, maybe]", "'maybe' is not an intent"),
+    ],
+)
+def test_lines_file_errors_name_file_and_line(tmp_path, builtin_intents, case, old, new, message):
+    from assistant.lines import load_lines
+    from assistant.phrasebook import Phrasebook
+
+    text = LINES_FILE.read_text()
+    assert old in text
+    path = tmp_path / "lines.yaml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(ContentError) as error:
+        load_lines(path, Phrasebook.of(builtin_intents))
+    assert error.value.message.startswith(f"{path}:"), error.value.message
+    assert message in error.value.message

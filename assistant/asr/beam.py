@@ -86,10 +86,10 @@ def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: Toke
     def rank(total: float, length: int) -> float:
         return total / length if length_bonus is None else total + length_bonus * length
 
-    for step in range(min(graph.longest_tokens, decoder.max_tokens - position - 1)):
+    for depth in range(min(graph.longest_tokens, decoder.max_tokens - position - 1)):
         # The first tokens carry the least evidence (a name like "juniper" starts with a token the
         # model finds unlikely on its own), so the first few steps keep three times as many beams.
-        keep = width * 3 if step < 3 else width
+        keep = width * 3 if depth < 3 else width
         candidates: list[tuple[float, int, int, State]] = []
         for row, beam in enumerate(beams):
             moves = graph.moves(beam.state)
