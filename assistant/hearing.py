@@ -27,7 +27,7 @@ from .audio import Microphone, rms_dbfs
 from .clock import FakeClock
 from .display import StatusDisplay, status_line
 from .echo import EchoGuard
-from .engine import Event, Heard, VoiceActivity
+from .engine import Event, Heard, NotLive, VoiceActivity
 from .errors import DeviceError
 from .listen import BYTES_PER_SECOND, CommandListener, Detection
 from .runtime import Runtime
@@ -47,8 +47,10 @@ LighterEngine = Callable[[], tuple[Recognizer, str] | None]
 
 
 def event_for(detection: Detection) -> Event:
-    """The one place a detection becomes an engine event. (When the listener reports commands it
-    recognized that are not live in this context, they become `engine.NotLive(intent)` here.)"""
+    """The one place a detection becomes an engine event: a command recognized that is not live
+    in this context becomes `NotLive`, so the couple hears what they can say now."""
+    if not detection.live:
+        return NotLive(detection.intent)
     return Heard(detection.intent, detection.slots)
 
 

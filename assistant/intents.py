@@ -114,8 +114,35 @@ class IntentSet:
                     builder.arc(bare, None, entry)
                 for template in intent.templates:
                     builder.arc(builder.template(template, entry), None, builder.final)
-            cached = self._grammars[context] = Grammar(context, builder.finish(), self.fillers)
+            cached = self._grammars[context] = Grammar(context, builder.finish(), self.fillers, self._outside(context))
         return cached
+
+    def _outside(self, context: str) -> WordGraph | None:
+        """The commands not live in `context`, each only with the wake name in front: said to
+        hearth, so worth an answer ("that doesn't fit now; you can say ..."), while the same
+        words in conversation, unaddressed, are never taken for anything."""
+        if context == ANY:
+            return None
+        others = [intent for intent in self.intents if not intent.live_in(context)]
+        if not others:
+            return None
+        builder = GraphBuilder(self.lists)
+        entry = builder.words(builder.start, self.wake_name.split())
+        for intent in others:
+            for template in intent.templates:
+                builder.arc(builder.template(template, entry), None, builder.final)
+        return builder.finish()
+
+    def not_live_match(self, text: str, context: str) -> Match | None:
+        """The command of another context an addressed transcript is exactly, or None: what a
+        recognizer reports as not live becomes `engine.NotLive` only through this check."""
+        outside = self.grammar(context).outside
+        if outside is None or not outside.accepts(normalize(text)):
+            return None
+        match = self.match(text, ANY)
+        if match is None or not match.addressed or any(i.name == match.intent for i in self.live(context)):
+            return None
+        return match
 
     def intent_graph(self, intent: Intent) -> WordGraph:
         """One intent's phrases alone (no wake name), e.g. to show a sample of them."""

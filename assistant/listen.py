@@ -32,6 +32,7 @@ class Detection:
     start_s: float
     end_s: float
     decided_s: float
+    live: bool = True  # False: one of hearth's commands said to it, but not one that fits now
 
 
 class CommandListener:
@@ -70,9 +71,12 @@ class CommandListener:
     def _detections(self, hypotheses: list[Hypothesis]) -> list[Detection]:
         found = []
         for hypothesis in hypotheses:
-            if not self.intents.is_phrase(hypothesis.text, self.context):
+            if not hypothesis.live:
+                match = self.intents.not_live_match(hypothesis.text, self.context)
+            elif not self.intents.is_phrase(hypothesis.text, self.context):
                 continue  # recognizers only give whole phrases of the live grammar; never act on less
-            match = self.intents.match(hypothesis.text, self.context, enforce_wake=True)
+            else:
+                match = self.intents.match(hypothesis.text, self.context, enforce_wake=True)
             if match is None:
                 continue
             found.append(
@@ -84,6 +88,7 @@ class CommandListener:
                     start_s=round(hypothesis.start_s, 3),
                     end_s=round(hypothesis.end_s, 3),
                     decided_s=round(max(self.audio_s, hypothesis.ready_s or 0.0), 3),
+                    live=hypothesis.live,
                 )
             )
         return found
@@ -111,5 +116,6 @@ def run_listen(input_path: Path, listener: CommandListener, as_json: bool, out: 
         if as_json:
             print(json.dumps(asdict(detection)), file=out, flush=True)
         else:
-            print(f"{detection.start_s:7.2f}-{detection.end_s:6.2f}s  {detection.intent} {detection.slots or ''}  ({detection.confidence:.2f})", file=out, flush=True)
+            where = "" if detection.live else "  [not live here: hearth says what fits now]"
+            print(f"{detection.start_s:7.2f}-{detection.end_s:6.2f}s  {detection.intent} {detection.slots or ''}  ({detection.confidence:.2f}){where}", file=out, flush=True)
     return 0

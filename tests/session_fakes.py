@@ -61,8 +61,9 @@ class ScriptedRecognizer:
 
     name = "scripted"
 
-    def __init__(self, heard_at: dict[int, str], at_flush: str | None = None) -> None:
+    def __init__(self, heard_at: dict[int, str], at_flush: str | None = None, not_live: frozenset[int] = frozenset()) -> None:
         self.heard_at, self.block, self.at_flush = heard_at, 0, at_flush
+        self.not_live = not_live  # blocks whose phrase is reported as a command not live now
         self.contexts: list[str] = []
 
     def set_grammar(self, grammar: Grammar) -> None:
@@ -71,7 +72,7 @@ class ScriptedRecognizer:
     def accept(self, pcm: bytes) -> list[Hypothesis]:
         self.block += 1
         text = self.heard_at.get(self.block)
-        return [Hypothesis(text, 0.9, 0.0, 1.0)] if text else []
+        return [Hypothesis(text, 0.9, 0.0, 1.0, live=self.block not in self.not_live)] if text else []
 
     def flush(self) -> list[Hypothesis]:
         return [Hypothesis(self.at_flush, 0.9, 0.0, 1.0)] if self.at_flush else []

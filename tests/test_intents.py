@@ -17,6 +17,7 @@ from assistant.intents import (
     Slot,
     Word,
     normalize,
+    load_intents,
     number_words,
     parse_template,
 )
@@ -372,3 +373,18 @@ def test_intent_set_sources_and_names(builtin_intents):
     assert builtin_intents.wake_name == WAKE
     assert {"start", "continue", "next", "stop", "yes", "no", "info", "topic", "more_time"} <= builtin_intents.names()
     assert all(Path(source).exists() for source in builtin_intents.sources)
+
+
+def test_not_live_commands_are_known_only_when_addressed() -> None:
+    """What a recognizer may report as not live: another context's command after the wake name,
+    exactly; never a live command, never the bare words (conversation), never a near miss."""
+    intents = load_intents()
+    wake = intents.wake_name
+    found = intents.not_live_match(f"{wake} ready for the next question", "idle")
+    assert found is not None and found.intent == "next"
+    assert intents.not_live_match("ready for the next question", "idle") is None
+    assert intents.not_live_match(f"{wake} what can I say", "idle") is None  # live in idle: not "not live"
+    assert intents.not_live_match(f"{wake} ready for the next question on the quiz", "idle") is None
+    turn = intents.not_live_match(f"{wake} go back to the previous question", "turn")
+    assert turn is not None and turn.intent == "back"
+    assert intents.grammar("any").outside is None

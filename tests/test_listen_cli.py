@@ -92,7 +92,7 @@ def test_a_command_in_20_db_white_noise(tmp_path: Path) -> None:
 def test_json_lines_carry_times_of_the_command(tmp_path: Path) -> None:
     audio = command_audio("continue the thirty six questions", lead_s=2.0, tail_s=1.0)
     (found,) = listen(write_wav(tmp_path / "late.wav", audio), "idle")
-    assert set(found) == {"intent", "slots", "text", "confidence", "start_s", "end_s", "decided_s"}
+    assert set(found) == {"intent", "slots", "text", "confidence", "start_s", "end_s", "decided_s", "live"}
     assert 1.5 < float(found["start_s"]) < 2.4 < float(found["end_s"]) <= float(found["decided_s"])  # type: ignore[arg-type]
     assert float(found["decided_s"]) - float(found["end_s"]) < 1.0  # type: ignore[arg-type]
 

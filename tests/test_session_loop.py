@@ -138,3 +138,18 @@ def test_a_recognizer_that_cannot_keep_up_is_replaced_by_a_lighter_one(tmp_path:
     text = out.getvalue()
     assert "cannot keep up" in text and "switching to a lighter engine" in text and "fix:" in text
     assert slow.block < 60  # the stale backlog was skipped, not decoded by the slow engine
+
+
+def test_a_spoken_command_that_does_not_fit_now_gets_the_hint_and_changes_nothing(tmp_path: Path) -> None:
+    """Heard, but not live: "juniper, ready for the next question" with nothing running. The couple
+    hears the not-understood earcon and what fits now; nothing starts."""
+    out = io.StringIO()
+    speaker = SlowSpeaker()
+    speaker.finish_all()
+    app = bootstrap(tmp_path, speaker=speaker, chimes=SilentChimes(), clock=FakeClock(), out=out, names=("Alex", "Sam"))
+    recognizer = ScriptedRecognizer({20: "juniper ready for the next question", 40: "ready for the next question"}, not_live=frozenset({20, 40}))
+    app.run(listening(app, ScriptedMicrophone(80), recognizer, show_transcripts=True))
+    assert app.state.session is None
+    assert out.getvalue().count("[chime: not understood]") == 1  # the bare words are conversation: nothing
+    assert len(speaker.said) == 1 and "start our daily check in" in speaker.said[0], speaker.said
+    app.close()

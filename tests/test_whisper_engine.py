@@ -260,3 +260,19 @@ def test_what_the_engine_keeps_about_a_decision_holds_no_words_but_grammar_phras
     for evidence in recognizer.evidence:
         texts = [v for v in dataclasses.asdict(evidence).values() if isinstance(v, str)]
         assert all(t == evidence.context or grammar.graph.accepts(t.split()) for t in texts), texts
+
+
+# ---------------------------------------------------------------- a command that does not fit now
+
+
+def test_an_addressed_command_of_another_context_is_heard_as_not_live(runtime: WhisperRuntime, hearth: IntentSet) -> None:
+    """ "juniper, ready for the next question" with nothing running: hearth heard it and says what
+    fits now (the engine's not_live hint), instead of leaving the couple wondering. The same words
+    unaddressed are conversation and yield nothing."""
+    wake = hearth.wake_name
+    pcm, spans = stream([espeak(f"{wake}, ready for the next question"), espeak("ready for the next question"),
+                         espeak("start our daily check in")], None, seed=3)
+    items = per_item(detect(runtime, hearth, "idle", pcm), spans)
+    assert [(d.intent, d.live) for d in items[0]] == [("next", False)]
+    assert items[1] == []
+    assert [(d.intent, d.live) for d in items[2]] == [("start", True)]

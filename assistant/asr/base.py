@@ -28,6 +28,9 @@ class Hypothesis:
     # before the audio that confirms the end of speech has been fed (or after, when decoding took
     # longer than that audio lasts). None: when the block that produced it was fed.
     ready_s: float | None = None
+    # False: a command of hearth's, but not one live in this context ("juniper, next question" with
+    # nothing running). hearth then says what can be said now instead of staying silent.
+    live: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,11 +38,14 @@ class Grammar:
     """What may be recognized in one context: a compiled word graph (assistant.grammar), never an
     enumeration of every sentence. Engines take what they can use of it: the graph itself
     (constrained decoding), its JSGF (PocketSphinx), or its phrase list when it is small (Vosk).
-    `fillers` are words a free transcript may contain around a command ("um", "please")."""
+    `fillers` are words a free transcript may contain around a command ("um", "please").
+    `outside` holds the commands of other contexts, always addressed with the wake name: an engine
+    that hears one of them exactly (never by forcing a fit) reports it as not live."""
 
     context: str
     graph: WordGraph
     fillers: frozenset[str] = frozenset()
+    outside: WordGraph | None = None
 
     @cached_property
     def jsgf(self) -> str:
@@ -56,6 +62,13 @@ class Grammar:
     def parse(self, text_words: list[str]) -> str | None:
         """The grammar phrase a (normalized) free transcript spells, fillers left out; or None."""
         path = self.graph.parse(text_words, self.fillers)
+        return " ".join(path) if path else None
+
+    def parse_outside(self, text_words: list[str]) -> str | None:
+        """The addressed command of another context a free transcript spells exactly; or None."""
+        if self.outside is None:
+            return None
+        path = self.outside.parse(text_words, self.fillers)
         return " ".join(path) if path else None
 
 

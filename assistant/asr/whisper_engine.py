@@ -219,6 +219,12 @@ class WhisperRecognizer:
         free = greedy(runtime.decoder, keys, start, runtime.free_tokens, runtime.end_of_text, graph.longest_tokens + 8, runtime.sentence_ends)
         free_words = normalize(runtime.text_of(free.tokens))
         phrase = grammar.parse(free_words) if free.finished else None
+        if phrase is None and free.finished and start.no_speech <= settings.max_no_speech:
+            elsewhere = grammar.parse_outside(free_words)  # said to hearth exactly, but not live now
+            if elsewhere is not None:
+                compute = time.perf_counter() - clock
+                confidence = round(float(np.exp(free.mean_logprob)), 3)
+                return Decision(Hypothesis(elsewhere, confidence, segment.start_s, segment.end_s, live=False), False, compute)
         best: Decoded | None = None
         if phrase is None or self.measure_both:
             best = constrained(runtime.decoder, keys, start, graph, settings.beam_width, settings.length_bonus)
