@@ -1,6 +1,12 @@
 """Speech-recognition benchmark: every engine side by side, in one run, on the targets of issue 7.
 
     python scripts/bench_asr.py [--quick] [--engines whisper,pocketsphinx,vosk] [--committed] [--out BENCHMARKS.md]
+                                [--results DIR] [--reuse]
+
+Each engine's rendered figures are also kept in DIR (default .bench/asr, not in git) with the code
+they measured; `--reuse` fills in engines not measured in this run from there, each still
+labelled with its own code state and date (so one engine can be re-measured after a change to it
+without re-running the others).
 
 What it measures, and how (written into the section it produces):
 * Everything goes through `hearth listen --input STREAM.wav --context C --json [--intents PACK]`,
@@ -24,11 +30,13 @@ What it measures, and how (written into the section it produces):
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -56,6 +64,8 @@ def main() -> int:
     parser.add_argument("--committed", action="store_true", help="measure HEAD exactly (git archive), not the working tree")
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     parser.add_argument("--hour-minutes", type=float, default=60.0, help="length of the continuous conversation for the cost figures")
+    parser.add_argument("--results", type=Path, default=REPO / ".bench" / "asr", help="where each engine's rendered figures are kept")
+    parser.add_argument("--reuse", action="store_true", help="engines not measured now: their figures from --results")
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hearth-bench-code-") as folder:
@@ -66,15 +76,34 @@ def main() -> int:
         from rhino_context import convert_file
 
         pack.write_text(convert_file(speech_dir() / "coffee_orders" / "context.yaml"), encoding="utf-8")
-        sections = []
-        for engine in [e for e in args.engines.split(",") if e]:
+        measured = [e for e in args.engines.split(",") if e]
+        for engine in measured:
             print(f"== {engine}", flush=True)
-            sections.append(measure(engine, code, pack, args.quick, args.hour_minutes))
+            began = time.monotonic()
+            section = measure(engine, code, pack, args.quick, args.hour_minutes)
+            keep(args.results, rendered(section, state.describe(), (time.monotonic() - began) / 60, args.quick))
     minutes = (time.monotonic() - started) / 60
-    body = render(sections, state.describe(), minutes, args.quick)
+    parts = [load_kept(args.results, e) for e in ENGINES if e in measured or args.reuse]
+    body = render([p for p in parts if p is not None], minutes, args.quick)
     rewrite_section(args.out, SECTION, body)
     print(body)
     return 0
+
+
+def rendered(section: dict[str, object], code: str, minutes: float, quick: bool) -> dict[str, Any]:
+    """One engine's figures as text: its rows of the targets table and its own subsection."""
+    return {"engine": section["engine"], "code": code, "minutes": minutes, "quick": quick,
+            "date": f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", "rows": engine_rows(section), "lines": engine_section(section)}
+
+
+def keep(folder: Path, part: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{part['engine']}.json").write_text(json.dumps(part, indent=1), encoding="utf-8")
+
+
+def load_kept(folder: Path, engine: str) -> dict[str, Any] | None:
+    path = folder / f"{engine}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 # ---------------------------------------------------------------- measuring one engine
@@ -128,68 +157,68 @@ def cell(row: dict[str, float]) -> str:
     return f"{pct(int(row['right']), n)} ({n}); wrong {pct(int(row['wrong']), n)}"
 
 
-def render(sections: list[dict[str, object]], code: str, minutes: float, quick: bool) -> str:
+def render(parts: list[dict[str, Any]], minutes: float, quick: bool) -> str:
     lines = [SECTION, ""]
     command = "python scripts/bench_asr.py" + (" --quick" if quick else " --committed")
-    lines += [f"- Reproduce: `{command}` (from the repository root; this run took {minutes:.0f} min)",
-              f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-              f"- Code measured: {code}",
+    lines += [f"- Reproduce: `{command}` (from the repository root; about {sum(float(p['minutes']) for p in parts):.0f} min for the engines below)",
+              "- Measured: " + "; ".join(f"{p['engine']} on {p['date']}, code {p['code']}, {float(p['minutes']):.0f} min" + (" (QUICK)" if p["quick"] else "") for p in parts),
               f"- Machine: {machine_line()}",
               "- Packages: " + ", ".join(f"{k} {v}" for k, v in package_versions(["ctranslate2", "onnxruntime", "tokenizers", "pocketsphinx", "vosk", "numpy"]).items()),
               "- Interface: every figure comes from `hearth listen --input STREAM.wav --context C --json` processes on streams with the noise running through the pauses (see the docstring of scripts/bench_asr.py).",
               ""]
     if quick:
         lines += ["**Quick run: two or three items per stage. These figures mean nothing.**", ""]
-    lines += ["### Targets", "", targets_table(sections), ""]
-    for section in sections:
-        lines += engine_section(section)
+    rows = [row for p in parts for row in p["rows"]]
+    lines += ["### Targets", "", markdown_table(["engine", "measure", "target", "measured", "met?"], rows, "lllrl"), ""]
+    for p in parts:
+        lines += list(p["lines"])
     return "\n".join(lines).rstrip() + "\n"
 
 
-def targets_table(sections: list[dict[str, object]]) -> str:
+def engine_rows(section: dict[str, object]) -> list[list[str]]:
+    """This engine's rows of the targets table."""
     rows: list[list[str]] = []
 
     def add(engine: str, measure: str, target: str, value: float, shown: str, ok: Callable[[float], bool]) -> None:
         verdict = "—" if value != value else ("yes" if ok(value) else "**NO**")
         rows.append([engine, measure, target, shown, verdict])
 
-    for section in sections:
-        engine = str(section["engine"])
-        if "skipped" in section:
-            rows.append([engine, "all", "—", f"skipped: {section['skipped']}", "n/a"])
-            continue
-        results = section["results"]
-        assert isinstance(results, dict)
-        coffee = stages.totals(results["coffee"])
-        for condition, label, target in (("clean", "clean", "coffee_clean"), ("babble10", "babble 10 dB", "coffee_babble")):
-            row = coffee[("heldout", "*", condition)]
-            add(engine, f"coffee orders, real people, held-out half, {label}", f">= {TARGETS[target]:.0f}%", accuracy(row), cell(row), lambda v, t=TARGETS[target]: v >= t)
-        taught = stages.totals(results["taught"])
-        held = stages.HELD_OUT
-        worst_wrong = 0.0
-        for condition, label, target in (("clean", "clean", "taught_clean"), ("babble10", "babble 10 dB", "taught_babble")):
-            row = taught[(held, "*", condition)]
-            add(engine, f"taught phrasings, live contexts, held-out voices, {label}", f">= {TARGETS[target]:.0f}%", accuracy(row), cell(row), lambda v, t=TARGETS[target]: v >= t)
-            if row["commands"]:
-                worst_wrong = max(worst_wrong, 100.0 * row["wrong"] / row["commands"])
-        add(engine, "taught phrasings, wrong actions, worst condition", "<= 1%", worst_wrong, f"{worst_wrong:.1f}%", lambda v: v <= TARGETS["wrong"])
-        false = stages.totals(results["false"])
-        for source in ("LibriSpeech read speech (heldout half)", "synthesized dinner-table talk"):
-            for context in ("idle", "prompt", "turn"):
-                row = false[(source, context, "clean")]
-                rate = row["false"] / row["hours"] if row["hours"] else float("nan")
-                add(engine, f"false activations / hour, {source}, {context}", "<= 0.5", rate, f"{rate:.2f} ({int(row['false'])} in {row['hours']:.2f} h)", lambda v: v <= TARGETS["fa"])
-        waits = stages.latencies(results["taught"])
-        p95 = 1000 * percentile(waits, 95) if waits else float("nan")
-        add(engine, "decision latency p95, end of speech to detection (taught phrasings)", "<= 500 ms", p95, f"{p95:.0f} ms (n={len(waits)})", lambda v: v <= TARGETS["latency_ms"])
-        cost = section["cost"]
-        rtf = cost.cpu_s / cost.audio_s  # type: ignore[attr-defined]
-        add(engine, f"real-time factor, {cost.audio_s / 60:.0f} min of continuous conversation", "<= 0.3", rtf, f"{rtf:.3f}", lambda v: v <= TARGETS["rtf"])  # type: ignore[attr-defined]
-        rss = float(section["rss_mb"])  # type: ignore[arg-type]
-        add(engine, "peak RSS of a `hearth listen` process", "<= 500 MB", rss, f"{rss:.0f} MB", lambda v: v <= TARGETS["rss_mb"])
-        startup = float(section["startup_s"])  # type: ignore[arg-type]
-        add(engine, "start-up (median wall time of `hearth listen` on half a second)", "<= 3 s", startup, f"{startup:.1f} s", lambda v: v <= TARGETS["startup_s"])
-    return markdown_table(["engine", "measure", "target", "measured", "met?"], rows, "lllrl")
+    engine = str(section["engine"])
+    if "skipped" in section:
+        rows.append([engine, "all", "—", f"skipped: {section['skipped']}", "n/a"])
+        return rows
+    results = section["results"]
+    assert isinstance(results, dict)
+    coffee = stages.totals(results["coffee"])
+    for condition, label, target in (("clean", "clean", "coffee_clean"), ("babble10", "babble 10 dB", "coffee_babble")):
+        row = coffee[("heldout", "*", condition)]
+        add(engine, f"coffee orders, real people, held-out half, {label}", f">= {TARGETS[target]:.0f}%", accuracy(row), cell(row), lambda v, t=TARGETS[target]: v >= t)
+    taught = stages.totals(results["taught"])
+    held = stages.HELD_OUT
+    worst_wrong = 0.0
+    for condition, label, target in (("clean", "clean", "taught_clean"), ("babble10", "babble 10 dB", "taught_babble")):
+        row = taught[(held, "*", condition)]
+        add(engine, f"taught phrasings, live contexts, held-out voices, {label}", f">= {TARGETS[target]:.0f}%", accuracy(row), cell(row), lambda v, t=TARGETS[target]: v >= t)
+        if row["commands"]:
+            worst_wrong = max(worst_wrong, 100.0 * row["wrong"] / row["commands"])
+    add(engine, "taught phrasings, wrong actions, worst condition", "<= 1%", worst_wrong, f"{worst_wrong:.1f}%", lambda v: v <= TARGETS["wrong"])
+    false = stages.totals(results["false"])
+    for source in ("LibriSpeech read speech (heldout half)", "synthesized dinner-table talk"):
+        for context in ("idle", "prompt", "turn"):
+            row = false[(source, context, "clean")]
+            rate = row["false"] / row["hours"] if row["hours"] else float("nan")
+            add(engine, f"false activations / hour, {source}, {context}", "<= 0.5", rate, f"{rate:.2f} ({int(row['false'])} in {row['hours']:.2f} h)", lambda v: v <= TARGETS["fa"])
+    waits = stages.latencies(results["taught"])
+    p95 = 1000 * percentile(waits, 95) if waits else float("nan")
+    add(engine, "decision latency p95, end of speech to detection (taught phrasings)", "<= 500 ms", p95, f"{p95:.0f} ms (n={len(waits)})", lambda v: v <= TARGETS["latency_ms"])
+    cost = section["cost"]
+    rtf = cost.cpu_s / cost.audio_s  # type: ignore[attr-defined]
+    add(engine, f"real-time factor, {cost.audio_s / 60:.0f} min of continuous conversation", "<= 0.3", rtf, f"{rtf:.3f}", lambda v: v <= TARGETS["rtf"])  # type: ignore[attr-defined]
+    rss = float(section["rss_mb"])  # type: ignore[arg-type]
+    add(engine, "peak RSS of a `hearth listen` process", "<= 500 MB", rss, f"{rss:.0f} MB", lambda v: v <= TARGETS["rss_mb"])
+    startup = float(section["startup_s"])  # type: ignore[arg-type]
+    add(engine, "start-up (median wall time of `hearth listen` on half a second)", "<= 3 s", startup, f"{startup:.1f} s", lambda v: v <= TARGETS["startup_s"])
+    return rows
 
 
 def engine_section(section: dict[str, object]) -> list[str]:

@@ -39,18 +39,31 @@ def tables(text: str) -> list[list[list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:
     folder = tmp_path_factory.mktemp("bench")
     out = folder / "BENCHMARKS.md"
     out.write_text("# Benchmarks\n\n" + OTHER_SECTION)
-    cmd = [sys.executable, str(SCRIPT), "--quick", "--engines", "whisper,vosk", "--out", str(out)]
+    cmd = [sys.executable, str(SCRIPT), "--quick", "--engines", "whisper,vosk", "--out", str(out), "--results", str(folder / "kept")]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=900, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    return proc.stdout, out.read_text()
+    return proc.stdout, out.read_text(), folder
 
 
-def test_quick_run_writes_only_its_own_section(quick_run: tuple[str, str]) -> None:
-    stdout, written = quick_run
+def test_one_engine_remeasured_keeps_the_others_with_their_own_labels(quick_run: tuple[str, str, Path]) -> None:
+    _, before, folder = quick_run
+    out = folder / "BENCHMARKS.md"
+    cmd = [sys.executable, str(SCRIPT), "--quick", "--engines", "vosk", "--reuse", "--out", str(out), "--results", str(folder / "kept")]
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=900, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    after = out.read_text()
+    whisper_rows = [line for line in before.splitlines() if line.startswith("| whisper ")]
+    assert whisper_rows and all(line in after for line in whisper_rows)  # reused, not re-measured
+    measured = next(line for line in after.splitlines() if line.startswith("- Measured: "))
+    assert "whisper on " in measured and "vosk on " in measured
+
+
+def test_quick_run_writes_only_its_own_section(quick_run: tuple[str, str, Path]) -> None:
+    stdout, written, _ = quick_run
     assert OTHER_SECTION in written
     assert written.count("## Speech recognition") == 1
     assert "python scripts/bench_asr.py --quick" in written
@@ -58,14 +71,14 @@ def test_quick_run_writes_only_its_own_section(quick_run: tuple[str, str]) -> No
     assert "These figures mean nothing" in written
 
 
-def test_every_table_is_rectangular(quick_run: tuple[str, str]) -> None:
+def test_every_table_is_rectangular(quick_run: tuple[str, str, Path]) -> None:
     found = tables(quick_run[1])
     assert len(found) >= 5
     for table in found:
         assert all(len(row) == len(table[0]) for row in table), table
 
 
-def test_every_target_gets_a_verdict(quick_run: tuple[str, str]) -> None:
+def test_every_target_gets_a_verdict(quick_run: tuple[str, str, Path]) -> None:
     written = quick_run[1]
     targets = next(t for t in tables(written) if t[0] == ["engine", "measure", "target", "measured", "met?"])
     measures = " ".join(row[1] for row in targets[2:])
@@ -76,7 +89,7 @@ def test_every_target_gets_a_verdict(quick_run: tuple[str, str]) -> None:
     assert len(whisper) >= 12
 
 
-def test_an_engine_that_cannot_run_here_is_skipped_visibly(quick_run: tuple[str, str]) -> None:
+def test_an_engine_that_cannot_run_here_is_skipped_visibly(quick_run: tuple[str, str, Path]) -> None:
     written = quick_run[1]
     assert "### vosk" in written
     vosk = [row for row in next(t for t in tables(written) if t[0][0] == "engine")[2:] if row[0] == "vosk"]
