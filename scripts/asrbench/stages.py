@@ -52,8 +52,8 @@ def chunks(items: Sequence[Item], size: int = CHUNK) -> list[list[Item]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def coffee_jobs(plan: Plan, pack: Path, quick: bool) -> None:
-    for half in ("heldout",) if quick else ("tune", "heldout"):
+def coffee_jobs(plan: Plan, pack: Path, quick: bool, held_out_only: bool = False) -> None:
+    for half in ("heldout",) if quick or held_out_only else ("tune", "heldout"):
         orders = coffee_orders(half)[: 2 if quick else None]
         items = [Item(trim(read_16k(o.path), 30.0), (o.intent, o.slots), o.path.name) for o in orders]
         for condition in CONDITIONS:
@@ -64,15 +64,17 @@ def coffee_jobs(plan: Plan, pack: Path, quick: bool) -> None:
 HELD_OUT = "held-out voices (flite, Piper, other espeak-ng)"
 
 
-def voices(quick: bool) -> dict[str, tuple[Voice, ...]]:
+def voices(quick: bool, held_out_only: bool = False) -> dict[str, tuple[Voice, ...]]:
     tune, held = available(TUNE_VOICES), available(HELDOUT_VOICES)
     if quick:
         return {HELD_OUT: held[:1]}
+    if held_out_only:
+        return {HELD_OUT: held}
     return {"tuning voices (espeak-ng)": tune, HELD_OUT: held}
 
 
-def phrase_jobs(plan: Plan, stage: str, phrases: list[hm.Phrase], quick: bool) -> None:
-    for group, family in voices(quick).items():
+def phrase_jobs(plan: Plan, stage: str, phrases: list[hm.Phrase], quick: bool, held_out_only: bool = False) -> None:
+    for group, family in voices(quick, held_out_only).items():
         for context in ("prompt",) if quick else ("idle", "prompt", "turn"):
             mine = [p for p in phrases if p.context == context][: 2 if quick else None]
             items = hm.items(mine, family)
@@ -84,8 +86,8 @@ def phrase_jobs(plan: Plan, stage: str, phrases: list[hm.Phrase], quick: bool) -
                     plan.jobs.append(Job(stage, group, context, condition, build(part, condition, seed=seed_of(stage, group, context, condition, n))))
 
 
-def talk_jobs(plan: Plan, quick: bool) -> None:
-    for half in ("heldout",) if quick else ("heldout", "tune"):
+def talk_jobs(plan: Plan, quick: bool, held_out_only: bool = False) -> None:
+    for half in ("heldout",) if quick or held_out_only else ("heldout", "tune"):
         clips = [Item(read_16k(p), None, f"librispeech {p.name}") for p in librispeech(half)[: 1 if quick else None]]
         for context in ("idle", "prompt", "turn"):
             for n, part in enumerate(chunks(clips, 10)):
