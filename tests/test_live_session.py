@@ -125,11 +125,11 @@ def test_a_microphone_that_goes_away_pauses_the_turn_and_it_carries_on_when_it_i
             back = hearth.wait_for("microphone is working again", timeout=30, after=lost)
             resumed = hearth.wait_for(r"^\[timer: 0:1[0-5] of 0:15\]", timeout=30, after=back)
             say(va, hearth, "juniper, that's all from me")  # heard again: Alex finishes early
-            hearth.wait_for("Over to you, Sam", timeout=60, after=resumed)
+            hearth.wait_for("Now Sam, the same question", timeout=60, after=resumed)
         finally:
             hearth.stop()
     text = "\n".join(hearth.lines)
     assert hearth.count("microphone stopped working") == 1, text  # said once, however many retries failed
     assert hearth.lines.index(next(line for line in hearth.lines if line.startswith("[timer paused at"))) > turn, text
-    assert not any("Over to you, Sam" in line for line in hearth.lines[:back]), text  # the turn did not run out while it was gone
+    assert not any("Now Sam, the same question" in line for line in hearth.lines[:back]), text  # the turn did not run out while it was gone
     assert heard_intents(hearth) == ["done_turn"], text
