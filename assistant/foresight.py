@@ -26,6 +26,7 @@ MINUTE_CUE_S = 60.0
 LIKELY_COMMANDS: dict[str, tuple[tuple[str, dict[str, str | int]], ...]] = {
     "idle": (("start", {"exercise": "check_in"}), ("continue", {}), ("help", {})),  # every welcome starts alike
     "prompt": (("next", {}), ("pause", {}), ("stop", {}), ("help", {})),
+    "confirm": (("yes", {}), ("no", {})),
     "turn": (("done_turn", {}), ("topic", {}), ("pause", {}), ("more_time", {})),
 }
 """The commands most often said in each context, most likely first."""

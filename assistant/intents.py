@@ -22,7 +22,11 @@ from .yamlload import LDict, load_yaml, where
 
 __all__ = ["Alt", "Opt", "Seq", "Slot", "Word", "normalize", "number_words", "parse_template"]
 
-CONTEXTS = ("idle", "prompt", "turn")
+CONTEXTS = ("idle", "prompt", "confirm", "turn")
+"""idle: nothing runs; prompt: hearth asked, speaks, waits or is paused; confirm: hearth asked a
+yes-or-no question (everything live in prompt, and the answers); turn: a timer runs while the
+couple talk freely. "yes" is live only in confirm: it is the commonest word at a table."""
+CONFIRM, PROMPT = "confirm", "prompt"
 ANY = "any"
 GREETINGS = ("hey", "hi", "hello")  # may come before the wake name: "hey juniper, pause"
 
@@ -61,6 +65,8 @@ class Intent:
         return self.fixed_slots[index] if index < len(self.fixed_slots) else {}
 
     def live_in(self, context: str) -> bool:
+        if context == CONFIRM and PROMPT in self.contexts:
+            return True  # a yes-or-no question is a prompt too: its commands stay live
         return ANY in self.contexts or context in self.contexts
 
 
@@ -83,7 +89,7 @@ class IntentSet:
 
     def needs_wake(self, intent: Intent, context: str) -> bool:
         """Spoken commands in a context where people talk freely must start with the wake name."""
-        return context in intent.wake_in
+        return context in intent.wake_in or (context == CONFIRM and PROMPT in intent.wake_in)
 
     # ---- what is live
 

@@ -338,7 +338,7 @@ def test_stop_in_a_long_exercise_asks_and_no_continues_the_timer(evening):
     effects = ev.hear("stop")
     assert PauseTimer(900.0) in effects
     assert said(effects) == [LINES["confirm_stop"]]
-    assert ev.context == "prompt" and ev.session.confirming
+    assert ev.context == "confirm" and ev.session.confirming
     assert ev.wait(600) == []  # the question waits; the timer does not run meanwhile
     assert ev.left() == 900.0
     effects = ev.hear("no")

@@ -277,8 +277,19 @@ def test_idle_unaddressed_phrases_are_only_start_and_continue(builtin_intents):
 
 def test_prompt_phrases_need_no_wake_name(builtin_intents):
     phrases = set(_phrases(builtin_intents, "prompt"))
-    for phrase in ("next question", "yes stop", "no keep going", "i'm done", "juniper next question"):
+    for phrase in ("next question", "i'm done", "juniper next question"):
         assert phrase in phrases
+    confirm = set(_phrases(builtin_intents, "confirm"))
+    for phrase in ("yes stop", "no keep going", "next question", "stop now"):
+        assert phrase in confirm
+
+
+def test_yes_and_no_are_live_only_when_hearth_asked(builtin_intents):
+    """ "Yes" is said all evening; it means something only after "do you want to stop here?"."""
+    for word in ("yes", "no", "yeah", "nope"):
+        assert builtin_intents.match(word, "prompt", enforce_wake=True) is None
+        assert builtin_intents.match(word, "confirm", enforce_wake=True) is not None
+    assert not builtin_intents.is_phrase("yes", "prompt") and builtin_intents.is_phrase("yes", "confirm")
 
 
 _JSGF_TOKEN = re.compile(r"<[a-z_0-9]+>|[()\[\]|]|[a-z']+")

@@ -87,7 +87,7 @@ def test_do_you_want_to_stop_here_accepts_yes_and_the_stop_phrase_again(builtin_
         ev.start("device_free_talk")
         question = said(ev.hear("stop"))[0]
         assert question == "Do you want to stop here? Say yes, stop, or no, keep going."  # it says what to answer
-        assert ev.context == "prompt"
+        assert ev.context == "confirm"  # yes and no are live only now
         match = builtin_intents.match(answer, ev.context, enforce_wake=True)
         assert match is not None, answer
         effects = ev.hear(match.intent)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError, ContentError, HearthError, ModelError
-from ..intents import IntentSet
+from ..intents import CONTEXTS, IntentSet
 from ..models import find_vosk_model
 from .base import Recognizer
 from .whisper_model import find_whisper_model, looks_like_whisper
@@ -146,7 +146,7 @@ def load(choice: Choice, intents: IntentSet) -> Recognizer:
         from .whisper_model import WhisperModel
 
         assert choice.model is not None
-        longest = max(intents.grammar(context).graph.longest for context in ("idle", "prompt", "turn"))
+        longest = max(intents.grammar(context).graph.longest for context in CONTEXTS)
         segmenter = default_segmenter(SegmenterSettings(max_s=max(4.0, 0.5 * longest + 1.0)))
         return WhisperRecognizer(WhisperRuntime(WhisperModel(choice.model, choice.reason)), segmenter)
     if choice.engine == "vosk":

@@ -123,8 +123,8 @@ class WhisperSettings:
     # transcript itself is unreliable. Chosen with scripts/fit_whisper_rule.py on the tuning half
     # (scripts/calibrate_whisper.py): the largest margins that kept the tuning half's ordinary
     # talk from triggering and wrong actions rare; BENCHMARKS.md reports the held-out half.
-    margins: Mapping[str, float] = field(default_factory=lambda: {"idle": 1.5, "prompt": 1.0, "turn": 1.5})
-    noisy_margins: Mapping[str, float] = field(default_factory=lambda: {"idle": 1.5, "prompt": 1.0, "turn": 2.0})
+    margins: Mapping[str, float] = field(default_factory=lambda: {"idle": 1.5, "prompt": 1.0, "confirm": 1.0, "turn": 1.5})
+    noisy_margins: Mapping[str, float] = field(default_factory=lambda: {"idle": 1.5, "prompt": 1.0, "confirm": 1.0, "turn": 2.0})
     noisy_below_db: float = 20.0
     default_margin: float = 1.0
     # A grammar phrase that shares too few words with what the model freely heard is not accepted

@@ -95,10 +95,11 @@ def mode(state: State) -> Mode:
 
 
 def context(state: State) -> str:
-    """Which intents are live: idle (nothing running), turn (partners talk while a timer runs), or
-    prompt (hearth asked something, is speaking, is paused, or waits for an answer)."""
+    """Which intents are live: idle (nothing running), turn (partners talk while a timer runs),
+    confirm (hearth asked whether to stop: yes and no are live) or prompt (hearth asked
+    something, is speaking, is paused, or waits for an answer)."""
     return context_of(mode(state))
 
 
 def context_of(current: Mode) -> str:
-    return {"idle": "idle", "timing": "turn"}.get(current, "prompt")
+    return {"idle": "idle", "timing": "turn", "confirming": "confirm"}.get(current, "prompt")
