@@ -39,7 +39,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.asr.base import Grammar, Hypothesis  # noqa: E402
-from assistant.asr.pocketsphinx_engine import PocketSphinxRecognizer, _Segment  # noqa: E402
+from assistant.asr.pocketsphinx_engine import SEGMENTATION, PocketSphinxRecognizer  # noqa: E402
+from assistant.asr.vad import Segment, SegmenterSettings, default_segmenter  # noqa: E402
 from assistant.asr.verify import FEATURES, SegmentEvidence, VerifierSettings, features, judge  # noqa: E402
 
 SPEECH = Path(os.environ.get("HEARTH_SPEECH", Path(__file__).resolve().parents[2] / "shared" / "speech"))
@@ -75,8 +76,13 @@ def contexts() -> dict[str, Grammar]:
 
 def test_phrases(g: Grammar, n: int = PHRASES_PER_CONTEXT) -> list[str]:
     """A fixed sample of the context's whole phrases that a person would say in one breath
-    (<= 7 words); the same sample for every voice, so conditions are comparable."""
-    pool = sorted(p for p in g.phrases if len(p.split()) <= 7)
+    (<= 7 words); the same sample for every voice, so conditions are comparable. Small grammars
+    (hearth's are 0.5-10 thousand phrases) are enumerated and sampled with a seeded generator;
+    a huge one is sampled from its graph instead of being enumerated."""
+    every = g.phrases(50_000)
+    if every is None:
+        every = g.graph.sample(40 * n, seed=sum(map(ord, g.context)))
+    pool = sorted(p for p in every if len(p.split()) <= 7)
     rng = np.random.default_rng(sum(map(ord, g.context)))
     return [pool[i] for i in sorted(rng.choice(len(pool), n, replace=False))]
 
@@ -144,13 +150,14 @@ def with_condition(speech: np.ndarray, condition: str, seed: int) -> np.ndarray:
 class Probe(PocketSphinxRecognizer):
     """The recognizer with verification off, keeping the evidence of every grammar hit."""
 
-    def __init__(self, g: Grammar) -> None:
-        super().__init__(g, verify=False, settings=VerifierSettings(max_duration_s=6.0),
-                         pure_phone_loop=True)
+    def __init__(self, g: Grammar, segmentation: SegmenterSettings = SEGMENTATION) -> None:
+        verifier = VerifierSettings(max_duration_s=6.0)
+        segmenter = default_segmenter(dataclasses.replace(segmentation, max_s=verifier.max_duration_s))
+        super().__init__(g, verify=False, settings=verifier, pure_phone_loop=True, segmenter=segmenter)
         self.hits: list[tuple[SegmentEvidence, float, float]] = []
         self.long_segments = 0
 
-    def _decode(self, segment: _Segment) -> Hypothesis | None:
+    def _decode(self, segment: Segment) -> Hypothesis | None:
         if segment.pcm is None:
             self.long_segments += 1
         hyp = super()._decode(segment)
@@ -173,11 +180,11 @@ def evidence_row(ev: SegmentEvidence, **extra: Any) -> dict[str, Any]:
     return row
 
 
-def positives_job(args: tuple[str, str, float, str]) -> list[dict[str, Any]]:
-    engine, voice, speed, condition = args
+def positives_job(args: tuple[str, str, float, str, SegmenterSettings]) -> list[dict[str, Any]]:
+    engine, voice, speed, condition, segmentation = args
     rows = []
     for ctx, g in contexts().items():
-        probe = Probe(g)
+        probe = Probe(g, segmentation)
         for phrase in test_phrases(g):
             probe.hits.clear()
             speech = synth(phrase, engine, voice, speed)
@@ -192,10 +199,10 @@ def positives_job(args: tuple[str, str, float, str]) -> list[dict[str, Any]]:
     return rows
 
 
-def negatives_job(ctx: str) -> list[dict[str, Any]]:
+def negatives_job(ctx: str, segmentation: SegmenterSettings) -> list[dict[str, Any]]:
     """Feed all LibriSpeech clips as one evening (0.5 s gaps) through one context's grammar.
     Each hit is tagged with its clip's index: even clips tune, odd clips are held out."""
-    probe = Probe(contexts()[ctx])
+    probe = Probe(contexts()[ctx], segmentation)
     gap = np.zeros(8000, dtype=np.int16)
     t0, seconds = time.process_time(), [0.0, 0.0]
     rows: list[dict[str, Any]] = []
@@ -212,15 +219,18 @@ def negatives_job(ctx: str) -> list[dict[str, Any]]:
     return rows
 
 
-def collect(out: Path) -> None:
+def collect(out: Path, segmentation: SegmenterSettings = SEGMENTATION) -> None:
+    """Evidence of every grammar hit, segments cut with `segmentation` (PocketSphinx's own by
+    default; `--segmenter` measures others). The first row records the settings used."""
     gs = contexts()
     phrases = [p for g in gs.values() for p in test_phrases(g)]
     for e, v, s in VOICES:  # synthesize serially first: espeak/flite runs are cheap
         for phrase in phrases:
             synth(phrase, e, v, s)
-    jobs_pos = [(e, v, s, c) for e, v, s in VOICES for c in CONDITIONS]
+    jobs_pos = [(e, v, s, c, segmentation) for e, v, s in VOICES for c in CONDITIONS]
     with ProcessPoolExecutor(2) as pool, open(out, "w") as f:
-        futures = [pool.submit(negatives_job, c) for c in CONTEXTS]
+        f.write(json.dumps(dict(kind="meta", segmentation=dataclasses.asdict(segmentation))) + "\n")
+        futures = [pool.submit(negatives_job, c, segmentation) for c in CONTEXTS]
         futures += [pool.submit(positives_job, job) for job in jobs_pos]
         for future in as_completed(futures):
             f.writelines(json.dumps(r) + "\n" for r in future.result())
@@ -442,15 +452,27 @@ def words() -> None:
         print(word, len(clips), got)
 
 
+def segmenter_settings(overrides: str) -> SegmenterSettings:
+    """PocketSphinx's segmenter settings with `name=value,...` overrides."""
+    changes: dict[str, Any] = {}
+    for item in filter(None, overrides.split(",")):
+        name, _, value = item.partition("=")
+        kind = type(getattr(SEGMENTATION, name.strip()))
+        changes[name.strip()] = kind(value)
+    return dataclasses.replace(SEGMENTATION, **changes)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["collect", "report", "fit", "words"])
     ap.add_argument("path", nargs="?", default="/tmp/fa.jsonl")
     ap.add_argument("--features", default=",".join(FEATURES))
     ap.add_argument("--guard", type=float, default=0.5)
+    ap.add_argument("--segmenter", default="", metavar="NAME=VALUE,...",
+                    help="collect: segmenter settings other than PocketSphinx's own (e.g. hangover_s=0.5)")
     a = ap.parse_args()
     if a.cmd == "collect":
-        collect(Path(a.path))
+        collect(Path(a.path), segmenter_settings(a.segmenter))
     elif a.cmd == "report":
         report(Path(a.path))
     elif a.cmd == "fit":
