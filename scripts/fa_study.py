@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import functools
 import json
 import os
 import resource
@@ -271,10 +272,25 @@ def accepted(r: dict[str, Any], s: VerifierSettings | None) -> bool:
     return judge(to_evidence(r), s) is not None
 
 
-def same_command(got: str, expected: str) -> bool:
-    """Phrases that the intent matcher treats alike count as right ("ten more minute" said as
-    "ten more minutes"); any other difference (another slot value, another command) is wrong."""
-    return got.replace("minutes", "minute") == expected.replace("minutes", "minute")
+def same_command(got: str, expected: str, context: str) -> bool:
+    """Right means the same action: phrases that the intent matcher turns into the same intent
+    and slots count alike ("a check in" for "the check in", "nine minute" for "nine more
+    minutes"); another slot value or another command is wrong."""
+    return got == expected or action(got, context) == action(expected, context) != ("", ())
+
+
+@functools.lru_cache(maxsize=None)
+def action(phrase: str, context: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """(intent, slots) the matcher makes of a phrase in `context`; ("", ()) for none."""
+    found = _intents().match(phrase, context)
+    return (found.intent, tuple(sorted(found.slots.items()))) if found else ("", ())
+
+
+@functools.lru_cache(maxsize=1)
+def _intents() -> Any:
+    from assistant.intents import load_intents
+
+    return load_intents()
 
 
 def split_of(r: dict[str, Any]) -> str:
@@ -302,7 +318,7 @@ def score(rows: list[dict[str, Any]], s: VerifierSettings | None, split: str) ->
     tally: dict[tuple[str, str], list[int]] = {}
     for (ctx, _, cond, exp), hits in items.items():
         got = [h["grammar_text"] for h in hits if accepted(h, s)]
-        outcome = 0 if len(got) == 1 and same_command(got[0], exp) else (2 if not got else 1)
+        outcome = 0 if len(got) == 1 and same_command(got[0], exp, ctx) else (2 if not got else 1)
         tally.setdefault((ctx, cond), [0, 0, 0])[outcome] += 1
     for (ctx, cond), counts in sorted(tally.items()):
         res[f"acc {ctx} {cond}"] = counts
@@ -367,7 +383,8 @@ def training_set(rows: list[dict[str, Any]], names: tuple[str, ...]
         if split_of(r) != "tune":
             continue
         x.append(feature_vector(r, names))
-        y.append(1 if r["kind"] == "pos" and same_command(r["grammar_text"], r["expected"]) else 0)
+        y.append(1 if r["kind"] == "pos" and same_command(r["grammar_text"], r["expected"], r["context"])
+                 else 0)
         ctx.append(r["context"])
         talk.append(r["kind"] == "neg")
     return np.array(x), np.array(y), ctx, talk
@@ -427,7 +444,7 @@ def evaluate_offline(rows: list[dict[str, Any]], s: VerifierSettings) -> None:
                 groups.setdefault((r["context"], r["voice"], r["condition"], r["expected"]), []).append(r)
         for (c, _, cond, exp), hits in groups.items():
             got = [h["grammar_text"] for h in hits if ok(h)]
-            acc.setdefault((c, cond), [0, 0])[0] += len(got) == 1 and same_command(got[0], exp)
+            acc.setdefault((c, cond), [0, 0])[0] += len(got) == 1 and same_command(got[0], exp, c)
             acc[(c, cond)][1] += 1
         print(split, "FA", fa)
         for c in CONTEXTS:
