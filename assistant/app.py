@@ -26,7 +26,8 @@ from .errors import HearthError
 from .exercises import Catalog, load_catalog
 from .intents import IntentSet, load_intents
 from .store import Store
-from .tts import Speaker, SpeakerEvent
+from .speech.base import Speaker, SpeakerEvent
+from .speech.printer import PrintSpeaker
 
 log = logging.getLogger("hearth")
 
@@ -72,27 +73,6 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         self.t += seconds
-
-
-class InstantSpeaker:
-    """A speaker that finishes every utterance at once: text mode with --mute, and tests."""
-
-    def __init__(self) -> None:
-        self._events: queue.Queue[SpeakerEvent] = queue.Queue()
-        self.spoken: list[str] = []
-
-    def say(self, text: str, utterance_id: int) -> None:
-        self.spoken.append(text)
-        self._events.put(SpeakerEvent("finished", utterance_id, False))
-
-    def stop(self) -> None:
-        pass
-
-    def events(self) -> queue.Queue[SpeakerEvent]:
-        return self._events
-
-    def close(self) -> None:
-        pass
 
 
 class Chimes(Protocol):
@@ -241,7 +221,7 @@ class App:
         if isinstance(effect, engine.Say):
             self.print(f"hearth: {effect.text}")
             self.unfinished.add(effect.utterance)
-            self.speaker.say(effect.text, effect.utterance)
+            self.speaker.say(effect.text, effect.utterance, soft=effect.soft)
         elif isinstance(effect, engine.StopSpeaking):
             self.speaker.stop()
         elif isinstance(effect, engine.Chime):
@@ -315,7 +295,7 @@ def build_app(
         intents=intents,
         catalog=catalog,
         store=store,
-        speaker=speaker or InstantSpeaker(),
+        speaker=speaker or PrintSpeaker(),
         chimes=chimes or SilentChimes(),
         clock=clock or RealClock(),
         out=out or sys.stdout,

@@ -371,6 +371,11 @@ class SoundDeviceMicrophone:
         return False
 
     @property
+    def backlog_s(self) -> float:
+        """Seconds of audio captured but not yet read: it grows when recognition cannot keep up."""
+        return self._queue.qsize() * self.block_ms / 1000.0 + self._pending.size / SAMPLE_RATE
+
+    @property
     def capture_rate(self) -> int:
         """The rate the device actually captures at (16000 unless it had to resample)."""
         return self._rate
@@ -522,6 +527,13 @@ class WavFileMicrophone:
     def ended(self) -> bool:
         """True once every block of the file has been read."""
         return self._started and self._pos >= self._pcm.size
+
+    @property
+    def backlog_s(self) -> float:
+        """Replayed in real time: how far reading has fallen behind the clock (else 0)."""
+        if not self.realtime or not self._started:
+            return 0.0
+        return max(0.0, time.monotonic() - self._t0 - self._pos / SAMPLE_RATE)
 
     @property
     def samples(self) -> NDArray[np.int16]:

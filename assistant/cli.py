@@ -12,12 +12,12 @@ from pathlib import Path
 from . import __version__, diagnostics
 from .app import FakeClock, RealClock, build_app, partner_names, run_text
 from .asr.select import ENGINES, open_recognizer
-from .errors import ConfigError, ContentError, DeviceError, HearthError
+from .errors import ConfigError, ContentError, HearthError
 from .exercises import Catalog, EachItem, EachPartner, Step, TurnStep, check_paths, load_catalog
 from .intents import CONTEXTS, load_intents, template_text
 from .repair import repair
 from .store import Store, default_data_dir
-from .tts import DEFAULT_RATE_WPM, DEFAULT_VOLUME, RATE_RANGE_WPM, Speaker
+from .speech.base import DEFAULT_RATE_WPM, DEFAULT_VOLUME, RATE_FIX, RATE_RANGE_WPM, VOLUME_FIX, Speaker
 
 EXIT_BUG = 70
 MINUTES_RANGE = (1, 20)  # `--minutes`: the same whole minutes as the spoken "for five minutes" (intents/exercises.yaml)
@@ -30,7 +30,7 @@ def _rate(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of words per minute") from None
     if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"{value} is out of range: use {low} to {high} words per minute (default {DEFAULT_RATE_WPM})")
+        raise argparse.ArgumentTypeError(f"{value} is out of range: {RATE_FIX}")
     return value
 
 
@@ -40,7 +40,7 @@ def _volume(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
     if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is out of range: use 0 to 1 (default {DEFAULT_VOLUME})")
+        raise argparse.ArgumentTypeError(f"{text} is out of range: {VOLUME_FIX}")
     return value
 
 
@@ -88,9 +88,11 @@ def _voice_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--input-device", default=default(None), help="microphone: a number or name from `hearth devices`")
     parser.add_argument("--input", type=Path, default=default(None), metavar="FILE.wav",
                         help="replay a recording instead of the microphone (any rate or channels)")
-    parser.add_argument("--voice", default=default(None), help="TTS voice (see `hearth voices`)")
+    parser.add_argument("--output-device", default=default(None), help="speaker for speech and chimes: a number or name from `hearth devices`")
+    parser.add_argument("--voice", default=default(None),
+                        help="piper (the neural default), pyttsx3, an espeak-ng voice, or a Piper FILE.onnx (see `hearth voices`)")
     parser.add_argument("--rate", type=_rate, default=default(None),
-                        help=f"speaking rate, {RATE_RANGE_WPM[0]} to {RATE_RANGE_WPM[1]} words per minute (default {DEFAULT_RATE_WPM})")
+                        help=f"speaking pace, {RATE_RANGE_WPM[0]} to {RATE_RANGE_WPM[1]} words per minute, pauses included (default {DEFAULT_RATE_WPM}, calm)")
     parser.add_argument("--volume", type=_volume, default=default(None), help=f"speaking volume, 0 to 1 (default {DEFAULT_VOLUME})")
     parser.add_argument("--tts-to", type=Path, default=default(None), metavar="DIR", help="write each utterance to DIR as WAV instead of playing it")
     parser.add_argument("--debug-transcripts", action="store_true", default=default(False),
@@ -128,7 +130,7 @@ def make_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=int, default=15)
     command("repair", "salvage a damaged progress file")
     command("devices", "list microphones and speakers")
-    command("voices", "list the text-to-speech voices")
+    command("voices", "list the voices of both families (Piper, pyttsx3) and which one is the default")
     model = command("model", "the speech models: which engine runs and why, or fetch one")
     model.add_argument("action", choices=("status", "download"), help="status: which engine runs and why; download: fetch and verify a model")
     model.add_argument("which", nargs="?", choices=("whisper", "vosk"), default="whisper", help="the model to download (default: whisper)")
@@ -250,13 +252,11 @@ def _text_speaker(args: argparse.Namespace) -> Speaker | None:
     """Text mode speaks too, where a voice exists, unless --mute; without a voice it prints only."""
     if args.mute:
         return None
-    from .tts import create_speaker
+    from .speech.factory import speaker_or_printer
 
-    try:
-        return create_speaker(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume)
-    except DeviceError as error:
-        print(f"hearth: {error.message}; printing prompts instead.\n  fix: {error.fix}", file=sys.stderr)
-        return None
+    speaker, _ = speaker_or_printer(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume,
+                                    output_device=args.output_device)
+    return speaker
 
 
 def _setup(args: argparse.Namespace, data_dir: Path) -> int:
@@ -272,9 +272,9 @@ def _setup(args: argparse.Namespace, data_dir: Path) -> int:
         if not (first and second):
             raise HearthError("both names are needed", "hearth setup ALEX SAM")
     if preferences["voice"] is not None:
-        from .tts import resolve_voice
+        from .speech.voices import validate_voice
 
-        resolve_voice(preferences["voice"])  # an unknown voice fails now, not on Thursday evening
+        validate_voice(preferences["voice"])  # an unknown voice fails now, not on Thursday evening
     if preferences["wake_name"] is not None:
         load_intents(args.intents or None, preferences["wake_name"])  # validates the name
     store = Store(data_dir)

@@ -6,6 +6,7 @@ laptop on a kitchen table, not debugging.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
@@ -16,6 +17,7 @@ from typing import TextIO
 
 from .errors import HearthError
 from .models import default_download_dir, download_model
+from .speech.base import DEFAULT_RATE_WPM
 
 
 def show_devices(out: TextIO = sys.stdout) -> int:
@@ -35,13 +37,9 @@ def show_devices(out: TextIO = sys.stdout) -> int:
 
 
 def show_voices(out: TextIO = sys.stdout) -> int:
-    from .tts import list_voices
+    from .speech.voices import show_voices as show
 
-    voices = [v for v in list_voices() if v.language.startswith("en")]
-    print("English voices (--voice NAME):", file=out)
-    for voice in voices:
-        print(f"  {voice.id:28s} {voice.name:20s} {voice.language:8s} {'mbrola' if voice.mbrola else ''}", file=out)
-    return 0
+    return show(out)
 
 
 def model_command(action: str, which: str, engine: str, explicit: Path | None, out: TextIO = sys.stdout) -> int:
@@ -156,12 +154,19 @@ def _check_speaker() -> Check:
 
 def _check_voice() -> Check:
     def body() -> Check:
-        from .tts import available
+        from .speech.factory import open_synthesizer
+        from .speech.voices import piper_problem
 
-        status = available()
-        if not status.ok:
-            return Check("voice", False, status.reason, status.fix)
-        return Check("voice", True, "text-to-speech works (espeak-ng through pyttsx3)")
+        problem = piper_problem()
+        synthesizer = open_synthesizer(None, DEFAULT_RATE_WPM, notices=io.StringIO())
+        try:
+            synthesizer.synthesize("Hello.")
+            detail = f"{synthesizer.description} speaks"
+        finally:
+            synthesizer.close()
+        if problem is not None:
+            return Check("voice", True, f"{detail}; Piper is not available: {problem[0]} (fix: {problem[1]})")
+        return Check("voice", True, detail)
 
     return _guarded("voice", True, body)
 

@@ -56,6 +56,17 @@ class WordGraph:
     def parse(self, words: Sequence[str], skippable: frozenset[str] = frozenset()) -> tuple[str, ...] | None:
         """The phrase of the grammar that `words` spell once some `skippable` words (fillers like
         "um", "please") are left out, leaving out as few as possible; None if there is none."""
+        frontier = self._walk(words, skippable)
+        ends = [(skipped, path) for state, (skipped, path) in frontier.items() if state in self.finals]
+        return min(ends)[1] if ends else None
+
+    def could_go_on(self, words: Sequence[str], skippable: frozenset[str] = frozenset()) -> bool:
+        """Do `words` (fillers left out) begin a phrase that has more to come? True for a part of a
+        phrase ("can i get a large") and for a whole phrase that a longer one extends."""
+        return any(self.arcs[state] for state in self._walk(words, skippable))
+
+    def _walk(self, words: Sequence[str], skippable: frozenset[str]) -> dict[int, tuple[int, tuple[str, ...]]]:
+        """Every state the words can reach, each with its fewest skipped words and its path."""
         frontier: dict[int, tuple[int, tuple[str, ...]]] = {0: (0, ())}  # state -> (skipped, path)
         for word in words:
             following: dict[int, tuple[int, tuple[str, ...]]] = {}
@@ -67,9 +78,8 @@ class WordGraph:
                     _keep_best(following, state, (skipped + 1, path))
             frontier = following
             if not frontier:
-                return None
-        ends = [(skipped, path) for state, (skipped, path) in frontier.items() if state in self.finals]
-        return min(ends)[1] if ends else None
+                break
+        return frontier
 
     # ---- facts about the language
 

@@ -188,7 +188,8 @@ def template_text(node: Node) -> str:
     if isinstance(node, Slot):
         return "{" + node.name + "}"
     if isinstance(node, Opt):
-        return "[" + template_text(node.inner) + "]"
+        inner = node.inner
+        return "[" + (" | ".join(template_text(o) for o in inner.options) if isinstance(inner, Alt) else template_text(inner)) + "]"
     if isinstance(node, Alt):
         return "(" + " | ".join(template_text(option) for option in node.options) + ")"
     return " ".join(template_text(item) for item in node.items)

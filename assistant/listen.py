@@ -42,6 +42,11 @@ class CommandListener:
         self.audio_s = 0.0  # how much audio has been fed, across resets
         self.set_context(context)
 
+    def replace_recognizer(self, recognizer: Recognizer) -> None:
+        """Carry on with another engine (one that keeps up); it starts on the live context."""
+        self.recognizer = recognizer
+        recognizer.set_grammar(self.intents.grammar(self.context))
+
     def set_context(self, context: str) -> None:
         """Switch the recognizer to the grammar of what is live now (cheap when unchanged)."""
         if context != self.context:

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import engine
-from .app import App, Clock, InstantSpeaker, RealClock, build_app
-from .asr.select import open_recognizer
+from .app import App, Clock, RealClock, build_app
+from .asr.base import Recognizer
+from .asr.select import open_recognizer, slower_engine_fallback
 from .audio import Microphone, SoundDeviceMicrophone, WavFileMicrophone, rms_dbfs
 from .chimes import ChimePlayer, duration_s
 from .display import StatusDisplay, status_line
@@ -26,12 +27,16 @@ from .engine import Heard, VoiceActivity
 from .errors import DeviceError
 from .intents import normalize
 from .listen import CommandListener, Detection
+from .speech.base import Speaker
+from .speech.factory import speaker_or_printer
+from .speech.playback import device_arg
+from .speech.printer import PrintSpeaker
 from .store import Store
-from .tts import Speaker, create_speaker
 
 log = logging.getLogger("hearth")
 
 ECHO_TAIL_S = 0.35  # the room keeps ringing a little after hearth stops
+BACKLOG_LIMIT_S = 4.0  # audio waiting to be heard: beyond this, recognition is too slow for this computer
 VOICE_DBFS = -45.0  # louder blocks count as someone talking (postpones silence re-prompts)
 VOICE_EVENT_EVERY_S = 1.0
 
@@ -85,8 +90,16 @@ class ChimesBeforeSpeech:
 class VoiceLoop:
     """Runs until the microphone ends (a replayed file) or the user interrupts."""
 
-    def __init__(self, app: App, microphone: Microphone, listener: CommandListener, show_transcripts: bool = False) -> None:
+    def __init__(
+        self,
+        app: App,
+        microphone: Microphone,
+        listener: CommandListener,
+        show_transcripts: bool = False,
+        lighter_engine: Callable[[], tuple[Recognizer, str] | None] | None = None,
+    ) -> None:
         self.app = app
+        self.lighter_engine = lighter_engine
         self.microphone = microphone
         self.listener = listener
         self.guard = EchoGuard(app.clock)
@@ -111,6 +124,7 @@ class VoiceLoop:
             on_ready()
             while not self.microphone.ended:
                 block = self.microphone.read(timeout=0.05)
+                self.keep_up()
                 self.app.poll_speaker()
                 if block is not None:
                     self.hear_safely(block)
@@ -119,6 +133,25 @@ class VoiceLoop:
                 self.redraw()
         finally:
             self.microphone.stop()
+
+    def keep_up(self) -> None:
+        """A growing backlog of audio means this computer cannot decode as fast as people speak:
+        say so once and carry on with the next lighter engine, dropping the stale audio."""
+        if getattr(self.microphone, "backlog_s", 0.0) <= BACKLOG_LIMIT_S or self.lighter_engine is None:
+            return
+        replacement, self.lighter_engine = self.lighter_engine(), None
+        if replacement is None:
+            self.app.print("hearth: speech recognition cannot keep up on this computer.\n  fix: close other programs that use the processor")
+            return
+        recognizer, reason = replacement
+        self.app.print(f"hearth: speech recognition cannot keep up on this computer; switching to {reason}.\n"
+                       f"  fix: close other programs that use the processor, or start with --engine {recognizer.name}")
+        while getattr(self.microphone, "backlog_s", 0.0) > 0.2 and not self.microphone.ended:
+            block = self.microphone.read(timeout=0.0)
+            if block is None:
+                break
+            self.listener.skip(block)
+        self.listener.replace_recognizer(recognizer)
 
     def redraw(self) -> None:
         now = self.app.clock.now()
@@ -164,19 +197,19 @@ def run_voice(args: argparse.Namespace, store: Store) -> int:
 
     The caller has opened (and locked) the store and checked the exercise, before any device."""
     # The app prints every prompt itself; muted, nothing else needs to happen.
-    speaker: Speaker = InstantSpeaker()
+    speaker: Speaker = PrintSpeaker()
+    voice = "voice: none (--mute)"
     try:
         if not args.mute:
-            try:
-                speaker = create_speaker(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume)
-            except DeviceError as error:
-                print(f"hearth: {error.message}; printing prompts instead.\n  fix: {error.fix}", file=sys.stderr)
+            speaker, voice = speaker_or_printer(tts_to=args.tts_to, voice=args.voice, rate=args.rate, volume=args.volume,
+                                                output_device=args.output_device)
         microphone: Microphone
         if args.input:
             microphone = WavFileMicrophone(args.input, realtime=True)
         else:
             microphone = SoundDeviceMicrophone(device=args.input_device)
     except BaseException:
+        speaker.close()
         store.close()
         raise
     app = build_app(
@@ -185,7 +218,7 @@ def run_voice(args: argparse.Namespace, store: Store) -> int:
         intent_paths=args.intents,
         exercise_paths=args.exercises,
         speaker=speaker,
-        chimes=ChimesBeforeSpeech(ChimePlayer(mode="silent" if args.mute else "sound")),
+        chimes=ChimesBeforeSpeech(ChimePlayer(device_arg(args.output_device), mode="silent" if args.mute else "sound")),
         clock=RealClock(),
         names=tuple(args.names) if args.names else None,
         wake_name=args.wake_name,
@@ -193,8 +226,10 @@ def run_voice(args: argparse.Namespace, store: Store) -> int:
     try:
         recognizer, description = open_recognizer(args.engine, args.model, app.intents)
         app.print(description)
+        app.print(voice)
         listener = CommandListener(recognizer, app.intents, app.context)
-        loop = VoiceLoop(app, microphone, listener, args.debug_transcripts)
+        lighter = None if args.engine != "auto" else (lambda: slower_engine_fallback(recognizer.name, args.model, app.intents))
+        loop = VoiceLoop(app, microphone, listener, args.debug_transcripts, lighter)
 
         def ready() -> None:
             if args.command == "start":

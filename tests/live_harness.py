@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from assistant.audio import resample
 from assistant.chimes import render
-from assistant.tts import synthesize_to_array
+from assistant.speech.espeak import synthesize_to_array
 
 RATE = 16_000
 REPO = Path(__file__).resolve().parent.parent
@@ -89,21 +89,15 @@ class HearthProcess:
 VOICES = (("en-us", 150), ("en+m3", 140), ("en+f3", 130), ("en", 150))
 
 
-def say(va: object, hearth: HearthProcess, *phrasings: str, tries: int = 6) -> int:
-    """Speak a command like a person would: if hearth shows no sign of hearing it, say it again,
-    a little differently (the next phrasing, another voice, slower).
-
-    Returns the index of hearth's `(heard: ...)` line.
-    """
-    for attempt in range(tries):
-        mark = len(hearth.lines)
-        voice, wpm = VOICES[attempt % len(VOICES)]
-        va.inject(command_audio(phrasings[attempt % len(phrasings)], voice=voice, wpm=wpm, seed=attempt))  # type: ignore[attr-defined]
-        try:
-            return hearth.wait_for(r"^\(heard: ", timeout=6.0, after=mark)
-        except AssertionError:
-            continue
-    raise AssertionError(f"hearth did not hear {phrasings} in {tries} tries; output:\n" + "\n".join(hearth.lines))
+def say(va: object, hearth: HearthProcess, phrase: str, voice: tuple[str, int] = VOICES[0], seed: int = 0) -> int:
+    """Speak a command once, as a person would, and return the index of hearth's `(heard: ...)`
+    line; fail if hearth shows no sign of hearing it within a few seconds."""
+    mark = len(hearth.lines)
+    va.inject(command_audio(phrase, voice=voice[0], wpm=voice[1], seed=seed))  # type: ignore[attr-defined]
+    try:
+        return hearth.wait_for(r"^\(heard: ", timeout=8.0, after=mark)
+    except AssertionError:
+        raise AssertionError(f"hearth did not hear {phrase!r}, said once; output:\n" + "\n".join(hearth.lines)) from None
 
 
 def heard_intents(hearth: HearthProcess) -> list[str]:

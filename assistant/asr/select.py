@@ -126,6 +126,18 @@ def open_recognizer(engine: str, model: Path | None, intents: IntentSet) -> tupl
     raise ModelError("no speech recognizer can run here: " + "; ".join(passed), "run `bash scripts/setup.sh` to install the engines")
 
 
+def slower_engine_fallback(current: str, model: Path | None, intents: IntentSet) -> tuple[Recognizer, str] | None:
+    """The next engine after `current` that loads, for a computer too slow for `current`, and a
+    line saying so; None when there is no lighter engine left."""
+    for candidate in ORDER[ORDER.index(current) + 1 :] if current in ORDER else ():
+        try:
+            choice = choose(candidate, model)
+            return load(choice, intents), choice.reason
+        except HearthError:
+            continue
+    return None
+
+
 def load(choice: Choice, intents: IntentSet) -> Recognizer:
     """Load the chosen engine (seconds for Whisper and Vosk) and check the grammar's words."""
     if choice.engine == "whisper":

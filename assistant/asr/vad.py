@@ -4,7 +4,7 @@ Two cues decide whether a 32 ms frame is someone speaking *to hearth*:
 
 * Silero VAD (a small neural voice-activity model, ONNX, run with onnxruntime) tells speech from
   clatter, music and hiss far better than an energy threshold.
-* Its level relative to the room: the noise floor is the 20th percentile of the frame levels of
+* Its level relative to the room: the noise floor is the 15th percentile of the frame levels of
   the last eight seconds. When other people talk in the background, Silero calls every frame
   speech, and a segmenter that relies on it alone never closes a segment (that is how the old
   endpointer lost every command in babble). Someone addressing hearth is louder than the
@@ -121,6 +121,7 @@ class Segment:
     pcm: bytes | None
     final: bool
     audio_start_s: float = 0.0  # where `pcm` itself begins (a little before start_s)
+    above_floor_db: float = 0.0  # the speech's mean level over the room's noise floor (an SNR)
 
 
 @dataclass(frozen=True)
@@ -132,10 +133,14 @@ class SegmenterSettings:
     max_s: float = 6.0
     speech_on: float = 0.5  # Silero probability that opens a segment
     speech_off: float = 0.3  # ... and that keeps it open
-    above_floor_on_db: float = 9.0  # level over the room's noise floor that opens a segment
-    above_floor_off_db: float = 5.0  # ... and that keeps it open
+    above_floor_on_db: float = 12.0  # level over the room's noise floor that opens a segment
+    # ... and that keeps it open, the level averaged over `smooth_frames` (160 ms): low enough for
+    # the quiet syllables of a command, high enough that talk in the background (a few dB over
+    # the floor) does not keep a segment open after the command.
+    above_floor_off_db: float = 7.0
+    smooth_frames: int = 5
     floor_window_s: float = 8.0
-    floor_percentile: float = 20.0
+    floor_percentile: float = 15.0
 
 
 class Segmenter:
@@ -151,6 +156,7 @@ class Segmenter:
         self._recent: deque[NDArray[np.int16]] = deque(maxlen=max(1, round(s.pre_roll_s / FRAME_S)))
         self._tail = max(1, round(s.tentative_s / FRAME_S))
         self._hangover = max(self._tail + 1, round(s.hangover_s / FRAME_S))
+        self._powers: deque[float] = deque(maxlen=max(1, s.smooth_frames))
         self._clear()
 
     def _clear(self) -> None:
@@ -159,11 +165,19 @@ class Segmenter:
         self._collected: list[NDArray[np.int16]] = []
         self._lead = 0  # pre-roll frames at the head of _collected
         self._overlong = False
+        self._floor_at_start = -90.0
+        self._voiced_power = 0.0
+        self._voiced_frames = 0
 
     @property
     def clock_s(self) -> float:
         """Seconds of audio fed so far."""
         return (self._clock + self._pending.size) / SAMPLE_RATE
+
+    @property
+    def speech_since(self) -> float | None:
+        """When the speech now going on began (seconds of audio), or None in a pause."""
+        return None if self._start is None else self._start / SAMPLE_RATE
 
     @property
     def floor_db(self) -> float:
@@ -204,7 +218,10 @@ class Segmenter:
     def _step(self, frame: NDArray[np.int16]) -> Segment | None:
         s = self.settings
         samples = frame.astype(np.float32) / 32768.0
-        level = 10.0 * float(np.log10(np.mean(samples * samples) + 1e-10))
+        power = float(np.mean(samples * samples))
+        level = 10.0 * float(np.log10(power + 1e-10))
+        self._powers.append(power)
+        smooth = 10.0 * float(np.log10(sum(self._powers) / len(self._powers) + 1e-10))
         floor = self.floor_db
         self._levels.append(level)
         probability = self.model.probability(samples)
@@ -216,11 +233,14 @@ class Segmenter:
                 self._start, self._last_voiced = index, index
                 self._collected = list(self._recent)
                 self._lead = len(self._collected) - 1
+                self._floor_at_start, self._voiced_power, self._voiced_frames = floor, power, 1
             return None
         if not self._overlong:
             self._collected.append(frame)
-        if probability >= s.speech_off and level >= floor + s.above_floor_off_db:
+        if probability >= s.speech_off and smooth >= floor + s.above_floor_off_db:
             self._last_voiced = index
+            self._voiced_power += power
+            self._voiced_frames += 1
             if (index + FRAME - self._start) / SAMPLE_RATE > s.max_s:
                 self._overlong, self._collected = True, []
             return None
@@ -244,4 +264,5 @@ class Segmenter:
             return Segment(start_s, end_s, None, final) if final else None
         keep = self._lead + (self._last_voiced - self._start) // FRAME + 1 + self._tail
         pcm = np.concatenate(self._collected[:keep]).astype("<i2").tobytes()
-        return Segment(start_s, end_s, pcm, final, start_s - self._lead * FRAME_S)
+        level = 10.0 * float(np.log10(self._voiced_power / max(1, self._voiced_frames) + 1e-10))
+        return Segment(start_s, end_s, pcm, final, start_s - self._lead * FRAME_S, level - self._floor_at_start)

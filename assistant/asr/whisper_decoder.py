@@ -108,7 +108,7 @@ class WhisperDecoder:
         weights = {name[len("decoder/"):]: np.asarray(value, dtype=np.float32) for name, value in raw.items() if value.ndim}
         self.heads = int(raw["decoder/num_heads"])
         self.embedding = weights["embeddings/weight"]
-        self.output = np.ascontiguousarray(self.embedding.T)
+        self.output = self.embedding.T  # a view: BLAS reads it transposed, no 80 MB copy
         self.positions = weights["position_encodings/encodings"]
         self.width = self.embedding.shape[1]
         self.head_width = self.width // self.heads

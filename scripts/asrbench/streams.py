@@ -74,13 +74,23 @@ class Score:
     audio_s: float
 
 
+def item_of(stream: Stream, start_s: float, end_s: float) -> int | None:
+    """The item a detection (or segment) from start_s to end_s belongs to: the one it overlaps
+    most, its span widened by 0.3 s on each side; None when it overlaps none (a stray)."""
+    best, index = 0.0, None
+    for i, (start, end) in enumerate(stream.spans):
+        overlap = min(end + 0.3, end_s) - max(start - 0.3, start_s)
+        if overlap > best:
+            best, index = overlap, i
+    return index
+
+
 def score(stream: Stream, detections: Sequence[object], expect_of: Callable[[object], Expect]) -> Score:
-    """Assign each detection to the item whose span (widened by 0.5 s after it) contains its middle."""
+    """Assign each detection to the item it overlaps most (item_of)."""
     assigned: list[list[object]] = [[] for _ in stream.items]
     stray: list[str] = []
     for detection in detections:
-        middle = (detection.start_s + detection.end_s) / 2  # type: ignore[attr-defined]
-        index = next((i for i, (start, end) in enumerate(stream.spans) if start - 0.3 <= middle <= end + 0.5), None)
+        index = item_of(stream, detection.start_s, detection.end_s)  # type: ignore[attr-defined]
         if index is None:
             stray.append(_label(expect_of(detection)))
         else:
