@@ -22,10 +22,9 @@ pytest.importorskip("pocketsphinx")
 
 from assistant.asr.base import Grammar, Hypothesis  # noqa: E402
 from assistant.intents import load_intents  # noqa: E402
-from assistant.asr.pocketsphinx_engine import PocketSphinxRecognizer, add_noise_floor  # noqa: E402
+from assistant.asr.pocketsphinx_engine import VERIFIER, PocketSphinxRecognizer, add_noise_floor  # noqa: E402
 from assistant.asr.verify import (  # noqa: E402
     SegmentEvidence,
-    VerifierSettings,
     edit_distance,
     judge,
     phone_distance,
@@ -245,7 +244,7 @@ def _evidence(**kw: object) -> SegmentEvidence:
 
 
 def test_verifier_rules() -> None:
-    s = VerifierSettings()
+    s = VERIFIER  # the rule the recognizer uses
     assert edit_distance("abc", "abd") == 1 and phone_distance(("A", "B"), ("A",)) == 0.5
     assert phone_distance(("A",), ("B", "C", "D")) == 3.0
     assert judge(_evidence(), s) is not None

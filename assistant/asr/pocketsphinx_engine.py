@@ -47,6 +47,12 @@ _FILLER = re.compile(r"^(<.*>|\[.*\]|\+.*\+|SIL)$")
 # shared defaults serve the other engines). `max_s` comes from `VerifierSettings.max_duration_s`.
 SEGMENTATION = SegmenterSettings()
 
+# PocketSphinx's acceptance rule, fitted on evidence from segments cut with SEGMENTATION
+# (`python scripts/fa_study.py fit`, docs/false-activations.md). `VerifierSettings()` holds the
+# rule fitted on the old pocketsphinx.Endpointer's segments, which the shared segmenter cuts
+# differently (more lead-in and tail), so its weights and edges no longer fit.
+VERIFIER = VerifierSettings()
+
 
 def add_noise_floor(pcm: bytes, dbfs: float, rng: np.random.Generator) -> bytes:
     """Add white noise at `dbfs` (RMS re full scale) so digital silence looks like a microphone."""
@@ -211,7 +217,7 @@ class PocketSphinxRecognizer:
 
     Args:
         grammar: initial context grammar; until one is set, audio is segmented but not decoded.
-        settings: second-pass thresholds (`VerifierSettings()` holds the measured defaults).
+        settings: second-pass thresholds (`VERIFIER` holds the measured defaults).
         verify: False returns every grammar hit (for measurement only: it accepts conversation).
         noise_floor_dbfs: white-noise floor added before decoding; None disables it.
         segmenter: where speech segments come from (default: the shared Silero segmenter).
@@ -239,7 +245,7 @@ class PocketSphinxRecognizer:
         dictionary: str | None = None,
         seed: int = 0,
     ) -> None:
-        self.settings = settings if settings is not None else VerifierSettings()
+        self.settings = settings if settings is not None else VERIFIER
         self.verify = verify
         self.noise_floor_dbfs = noise_floor_dbfs
         self._seed = seed
