@@ -172,11 +172,12 @@ class Probe(PocketSphinxRecognizer):
         return hyp
 
 
-def feed(rec: PocketSphinxRecognizer, audio: np.ndarray, block: int = 320) -> None:
+def feed(rec: PocketSphinxRecognizer, audio: np.ndarray, block: int = 320, flush: bool = True) -> None:
     data = audio.astype("<i2").tobytes()
     for i in range(0, len(data), block * 2):
         rec.accept(data[i:i + block * 2])
-    rec.flush()
+    if flush:
+        rec.flush()
 
 
 def evidence_row(ev: SegmentEvidence, **extra: Any) -> dict[str, Any]:
@@ -217,11 +218,14 @@ def negatives_job(ctx: str, segmentation: SegmenterSettings, gap_s: float = 0.5)
     stream = f"gap{gap_s:g}"
     t0, seconds = time.process_time(), [0.0, 0.0]
     rows: list[dict[str, Any]] = []
-    for i, f in enumerate(librispeech_files()):
+    files = librispeech_files()
+    for i, f in enumerate(files):
         x = read_wav(f)
         seconds[i % 2] += (x.size + gap.size) / 16000
         probe.hits.clear()
-        feed(probe, np.concatenate([x, gap]))
+        # Flushing at each clip's end would cut the talk running on into the next clip (no gap)
+        # into a short, command-sized segment that no microphone stream ever produces.
+        feed(probe, np.concatenate([x, gap]), flush=gap_s > 0 or i == len(files) - 1)
         rows += [evidence_row(ev, kind="neg", context=ctx, clip=i, stream=stream) for ev, _, _ in probe.hits]
     cpu = time.process_time() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
