@@ -3,13 +3,18 @@
 Collects second-pass evidence for every grammar hit, with verification switched off, on
   * synthesized commands (espeak-ng and flite voices, clean / white noise / babble), phrases drawn
     from the real intents grammar (`assistant.intents.load_intents().grammar(context)`), and
-  * ordinary read speech (LibriSpeech clips in ../shared/speech, fed as one continuous evening),
+  * ordinary read speech (LibriSpeech clips in ../shared/speech, fed as one continuous evening,
+    twice: with 0.5 s of silence between clips and joined without gaps, as a recording given to
+    `hearth listen` is; the same talk meets the segmenter's 32 ms frames at another phase and
+    with other history, and borderline boundaries move: a talk segment 2.75 s long in one was cut
+    4 s long in the other, so both are samples of how talk reaches the recognizer),
 then fits and replays the acceptance rule offline, without decoding again.
 
 Honest split: the rule is fitted on the TUNE voices (every 3rd voice setup) and the EVEN LibriSpeech
 clips; it is reported on the other voices and the ODD clips.
 
     python scripts/fa_study.py collect /tmp/fa.jsonl        # ~15-25 min on 2 cores
+    python scripts/fa_study.py negatives /tmp/fa.jsonl --gap 0   # add one evening to a collection
     python scripts/fa_study.py fit /tmp/fa.jsonl            # prints VerifierSettings(...)
     python scripts/fa_study.py report /tmp/fa.jsonl         # held-out tables for the defaults
     python scripts/fa_study.py words                        # speech_commands yes/no/stop/go
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import functools
 import json
 import os
 import resource
@@ -39,7 +45,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.asr.base import Grammar, Hypothesis  # noqa: E402
-from assistant.asr.pocketsphinx_engine import PocketSphinxRecognizer, _Segment  # noqa: E402
+from assistant.asr.pocketsphinx_engine import SEGMENTATION, VERIFIER, PocketSphinxRecognizer  # noqa: E402
+from assistant.asr.vad import Segment, SegmenterSettings, default_segmenter  # noqa: E402
 from assistant.asr.verify import FEATURES, SegmentEvidence, VerifierSettings, features, judge  # noqa: E402
 
 SPEECH = Path(os.environ.get("HEARTH_SPEECH", Path(__file__).resolve().parents[2] / "shared" / "speech"))
@@ -75,8 +82,13 @@ def contexts() -> dict[str, Grammar]:
 
 def test_phrases(g: Grammar, n: int = PHRASES_PER_CONTEXT) -> list[str]:
     """A fixed sample of the context's whole phrases that a person would say in one breath
-    (<= 7 words); the same sample for every voice, so conditions are comparable."""
-    pool = sorted(p for p in g.phrases if len(p.split()) <= 7)
+    (<= 7 words); the same sample for every voice, so conditions are comparable. Small grammars
+    (hearth's are 0.5-10 thousand phrases) are enumerated and sampled with a seeded generator;
+    a huge one is sampled from its graph instead of being enumerated."""
+    every = g.phrases(50_000)
+    if every is None:
+        every = g.graph.sample(40 * n, seed=sum(map(ord, g.context)))
+    pool = sorted(p for p in every if len(p.split()) <= 7)
     rng = np.random.default_rng(sum(map(ord, g.context)))
     return [pool[i] for i in sorted(rng.choice(len(pool), n, replace=False))]
 
@@ -144,13 +156,14 @@ def with_condition(speech: np.ndarray, condition: str, seed: int) -> np.ndarray:
 class Probe(PocketSphinxRecognizer):
     """The recognizer with verification off, keeping the evidence of every grammar hit."""
 
-    def __init__(self, g: Grammar) -> None:
-        super().__init__(g, verify=False, settings=VerifierSettings(max_duration_s=6.0),
-                         pure_phone_loop=True)
+    def __init__(self, g: Grammar, segmentation: SegmenterSettings = SEGMENTATION) -> None:
+        verifier = VerifierSettings(max_duration_s=6.0)
+        segmenter = default_segmenter(dataclasses.replace(segmentation, max_s=verifier.max_duration_s))
+        super().__init__(g, verify=False, settings=verifier, pure_phone_loop=True, segmenter=segmenter)
         self.hits: list[tuple[SegmentEvidence, float, float]] = []
         self.long_segments = 0
 
-    def _decode(self, segment: _Segment) -> Hypothesis | None:
+    def _decode(self, segment: Segment) -> Hypothesis | None:
         if segment.pcm is None:
             self.long_segments += 1
         hyp = super()._decode(segment)
@@ -159,11 +172,12 @@ class Probe(PocketSphinxRecognizer):
         return hyp
 
 
-def feed(rec: PocketSphinxRecognizer, audio: np.ndarray, block: int = 320) -> None:
+def feed(rec: PocketSphinxRecognizer, audio: np.ndarray, block: int = 320, flush: bool = True) -> None:
     data = audio.astype("<i2").tobytes()
     for i in range(0, len(data), block * 2):
         rec.accept(data[i:i + block * 2])
-    rec.flush()
+    if flush:
+        rec.flush()
 
 
 def evidence_row(ev: SegmentEvidence, **extra: Any) -> dict[str, Any]:
@@ -173,11 +187,11 @@ def evidence_row(ev: SegmentEvidence, **extra: Any) -> dict[str, Any]:
     return row
 
 
-def positives_job(args: tuple[str, str, float, str]) -> list[dict[str, Any]]:
-    engine, voice, speed, condition = args
+def positives_job(args: tuple[str, str, float, str, SegmenterSettings]) -> list[dict[str, Any]]:
+    engine, voice, speed, condition, segmentation = args
     rows = []
     for ctx, g in contexts().items():
-        probe = Probe(g)
+        probe = Probe(g, segmentation)
         for phrase in test_phrases(g):
             probe.hits.clear()
             speech = synth(phrase, engine, voice, speed)
@@ -192,36 +206,56 @@ def positives_job(args: tuple[str, str, float, str]) -> list[dict[str, Any]]:
     return rows
 
 
-def negatives_job(ctx: str) -> list[dict[str, Any]]:
-    """Feed all LibriSpeech clips as one evening (0.5 s gaps) through one context's grammar.
-    Each hit is tagged with its clip's index: even clips tune, odd clips are held out."""
-    probe = Probe(contexts()[ctx])
-    gap = np.zeros(8000, dtype=np.int16)
+GAPS_S = (0.5, 0.0)  # silence between LibriSpeech clips: each is its own evening (see above)
+
+
+def negatives_job(ctx: str, segmentation: SegmenterSettings, gap_s: float = 0.5) -> list[dict[str, Any]]:
+    """Feed all LibriSpeech clips as one evening (`gap_s` of digital silence between them) through
+    one context's grammar. Each hit is tagged with the clip in which its segment was reported:
+    even clips tune, odd clips are held out."""
+    probe = Probe(contexts()[ctx], segmentation)
+    gap = np.zeros(round(gap_s * 16000), dtype=np.int16)
+    stream = f"gap{gap_s:g}"
     t0, seconds = time.process_time(), [0.0, 0.0]
     rows: list[dict[str, Any]] = []
-    for i, f in enumerate(librispeech_files()):
+    files = librispeech_files()
+    for i, f in enumerate(files):
         x = read_wav(f)
         seconds[i % 2] += (x.size + gap.size) / 16000
         probe.hits.clear()
-        feed(probe, np.concatenate([x, gap]))
-        rows += [evidence_row(ev, kind="neg", context=ctx, clip=i) for ev, _, _ in probe.hits]
+        # Flushing at each clip's end would cut the talk running on into the next clip (no gap)
+        # into a short, command-sized segment that no microphone stream ever produces.
+        feed(probe, np.concatenate([x, gap]), flush=gap_s > 0 or i == len(files) - 1)
+        rows += [evidence_row(ev, kind="neg", context=ctx, clip=i, stream=stream) for ev, _, _ in probe.hits]
     cpu = time.process_time() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows.append(dict(kind="negstats", context=ctx, seconds_even=seconds[0], seconds_odd=seconds[1],
+    rows.append(dict(kind="negstats", context=ctx, stream=stream, seconds_even=seconds[0], seconds_odd=seconds[1],
                      cpu_s=cpu, long_segments=probe.long_segments, rss_mb=rss))
     return rows
 
 
-def collect(out: Path) -> None:
+def collect(out: Path, segmentation: SegmenterSettings = SEGMENTATION) -> None:
+    """Evidence of every grammar hit, segments cut with `segmentation` (PocketSphinx's own by
+    default; `--segmenter` measures others). The first row records the settings used."""
     gs = contexts()
     phrases = [p for g in gs.values() for p in test_phrases(g)]
     for e, v, s in VOICES:  # synthesize serially first: espeak/flite runs are cheap
         for phrase in phrases:
             synth(phrase, e, v, s)
-    jobs_pos = [(e, v, s, c) for e, v, s in VOICES for c in CONDITIONS]
+    jobs_pos = [(e, v, s, c, segmentation) for e, v, s in VOICES for c in CONDITIONS]
     with ProcessPoolExecutor(2) as pool, open(out, "w") as f:
-        futures = [pool.submit(negatives_job, c) for c in CONTEXTS]
+        f.write(json.dumps(dict(kind="meta", segmentation=dataclasses.asdict(segmentation))) + "\n")
+        futures = [pool.submit(negatives_job, c, segmentation, g) for g in GAPS_S for c in CONTEXTS]
         futures += [pool.submit(positives_job, job) for job in jobs_pos]
+        for future in as_completed(futures):
+            f.writelines(json.dumps(r) + "\n" for r in future.result())
+            f.flush()
+
+
+def collect_negatives(out: Path, gap_s: float, segmentation: SegmenterSettings = SEGMENTATION) -> None:
+    """Append one more LibriSpeech evening (`gap_s` between clips) to a collection."""
+    with ProcessPoolExecutor(2) as pool, open(out, "a") as f:
+        futures = [pool.submit(negatives_job, c, segmentation, gap_s) for c in CONTEXTS]
         for future in as_completed(futures):
             f.writelines(json.dumps(r) + "\n" for r in future.result())
             f.flush()
@@ -261,10 +295,25 @@ def accepted(r: dict[str, Any], s: VerifierSettings | None) -> bool:
     return judge(to_evidence(r), s) is not None
 
 
-def same_command(got: str, expected: str) -> bool:
-    """Phrases that the intent matcher treats alike count as right ("ten more minute" said as
-    "ten more minutes"); any other difference (another slot value, another command) is wrong."""
-    return got.replace("minutes", "minute") == expected.replace("minutes", "minute")
+def same_command(got: str, expected: str, context: str) -> bool:
+    """Right means the same action: phrases that the intent matcher turns into the same intent
+    and slots count alike ("a check in" for "the check in", "nine minute" for "nine more
+    minutes"); another slot value or another command is wrong."""
+    return got == expected or action(got, context) == action(expected, context) != ("", ())
+
+
+@functools.lru_cache(maxsize=None)
+def action(phrase: str, context: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """(intent, slots) the matcher makes of a phrase in `context`; ("", ()) for none."""
+    found = _intents().match(phrase, context)
+    return (found.intent, tuple(sorted(found.slots.items()))) if found else ("", ())
+
+
+@functools.lru_cache(maxsize=1)
+def _intents() -> Any:
+    from assistant.intents import load_intents
+
+    return load_intents()
 
 
 def split_of(r: dict[str, Any]) -> str:
@@ -278,9 +327,11 @@ def split_of(r: dict[str, Any]) -> str:
 def score(rows: list[dict[str, Any]], s: VerifierSettings | None, split: str) -> dict[str, Any]:
     """Per-context false activations/hour and per-condition accuracy under settings `s`."""
     res: dict[str, Any] = {}
-    for st in (r for r in rows if r["kind"] == "negstats"):
-        ctx = st["context"]
-        seconds = st["seconds_even" if split == "tune" else "seconds_odd"]
+    for ctx in CONTEXTS:  # every evening of the context (each gap setting) counts
+        seconds = sum(st["seconds_even" if split == "tune" else "seconds_odd"] for st in rows
+                      if st["kind"] == "negstats" and st["context"] == ctx)
+        if not seconds:
+            continue
         n = sum(1 for r in rows if r["kind"] == "neg" and r["context"] == ctx
                 and split_of(r) == split and accepted(r, s))
         res[f"FA {ctx}"] = (n, round(seconds / 60, 1), round(n / seconds * 3600, 2))
@@ -292,7 +343,7 @@ def score(rows: list[dict[str, Any]], s: VerifierSettings | None, split: str) ->
     tally: dict[tuple[str, str], list[int]] = {}
     for (ctx, _, cond, exp), hits in items.items():
         got = [h["grammar_text"] for h in hits if accepted(h, s)]
-        outcome = 0 if len(got) == 1 and same_command(got[0], exp) else (2 if not got else 1)
+        outcome = 0 if len(got) == 1 and same_command(got[0], exp, ctx) else (2 if not got else 1)
         tally.setdefault((ctx, cond), [0, 0, 0])[outcome] += 1
     for (ctx, cond), counts in sorted(tally.items()):
         res[f"acc {ctx} {cond}"] = counts
@@ -325,7 +376,7 @@ def report(path: Path) -> None:
                      ("old rule: margin - 2 distance >= -2.5", VerifierSettings(
                          weights=(("margin", 1.0), ("distance", -2.0)), bias=2.5, edge=0.0,
                          context_edges=())),
-                     ("defaults", VerifierSettings())]:
+                     ("defaults", VERIFIER)]:
         for split in ("tune", "heldout"):
             print(f"\n== {label}, {split}\n{table(rows, s, split)}")
 
@@ -347,34 +398,39 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 30
 
 
 def training_set(rows: list[dict[str, Any]], names: tuple[str, ...]
-                 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """TUNE split only: right grammar hits are 1; conversation and wrong commands are 0."""
-    x, y, ctx = [], [], []
+                 ) -> tuple[np.ndarray, np.ndarray, list[str], list[bool]]:
+    """TUNE split only: right grammar hits are 1; conversation and wrong commands are 0.
+    Also returns each row's context and whether it is conversation (LibriSpeech)."""
+    x, y, ctx, talk = [], [], [], []
     for r in rows:
         if r["kind"] not in ("pos", "neg") or not r.get("grammar_text") or not r.get("complete", True):
             continue
         if split_of(r) != "tune":
             continue
         x.append(feature_vector(r, names))
-        y.append(1 if r["kind"] == "pos" and same_command(r["grammar_text"], r["expected"]) else 0)
+        y.append(1 if r["kind"] == "pos" and same_command(r["grammar_text"], r["expected"], r["context"])
+                 else 0)
         ctx.append(r["context"])
-    return np.array(x), np.array(y), ctx
+        talk.append(r["kind"] == "neg")
+    return np.array(x), np.array(y), ctx, talk
 
 
 def fit(path: Path, names: tuple[str, ...], guard: float) -> VerifierSettings:
     """Fit weights, then put each context's edge `guard` above its best-scoring TUNE conversation
-    hit (so the tune half has zero false activations); report both splits."""
+    hit (so the tune half has zero false activations); report both splits. Wrong commands of the
+    synthesized voices train the weights as negatives but do not set the edges (they are
+    reported as "wrong" in the accuracy tables)."""
     rows = load(path)
-    x, y, ctx = training_set(rows, names)
+    x, y, ctx, talk = training_set(rows, names)
     coef = fit_logistic(x, y)
     lin = coef[0] + x @ coef[1:]
     edges = []
     for c in CONTEXTS:
-        neg = [v for v, label, k in zip(lin, y, ctx) if k == c and label == 0]
+        neg = [v for v, k, conversation in zip(lin, ctx, talk) if k == c and conversation]
         edges.append((c, round(float(max(neg, default=0.0)) + guard, 3)))
-    s = VerifierSettings(weights=tuple((n, round(float(w), 4)) for n, w in zip(names, coef[1:])),
-                         bias=round(float(coef[0]), 4), edge=max(e for _, e in edges),
-                         context_edges=tuple(edges))
+    s = dataclasses.replace(VERIFIER, weights=tuple((n, round(float(w), 4)) for n, w in zip(names, coef[1:])),
+                            bias=round(float(coef[0]), 4), edge=max(e for _, e in edges),
+                            context_edges=tuple(edges))
     print(s)
     return s
 
@@ -413,7 +469,7 @@ def evaluate_offline(rows: list[dict[str, Any]], s: VerifierSettings) -> None:
                 groups.setdefault((r["context"], r["voice"], r["condition"], r["expected"]), []).append(r)
         for (c, _, cond, exp), hits in groups.items():
             got = [h["grammar_text"] for h in hits if ok(h)]
-            acc.setdefault((c, cond), [0, 0])[0] += len(got) == 1 and same_command(got[0], exp)
+            acc.setdefault((c, cond), [0, 0])[0] += len(got) == 1 and same_command(got[0], exp, c)
             acc[(c, cond)][1] += 1
         print(split, "FA", fa)
         for c in CONTEXTS:
@@ -442,15 +498,30 @@ def words() -> None:
         print(word, len(clips), got)
 
 
+def segmenter_settings(overrides: str) -> SegmenterSettings:
+    """PocketSphinx's segmenter settings with `name=value,...` overrides."""
+    changes: dict[str, Any] = {}
+    for item in filter(None, overrides.split(",")):
+        name, _, value = item.partition("=")
+        kind = type(getattr(SEGMENTATION, name.strip()))
+        changes[name.strip()] = kind(value)
+    return dataclasses.replace(SEGMENTATION, **changes)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["collect", "report", "fit", "words"])
+    ap.add_argument("cmd", choices=["collect", "negatives", "report", "fit", "words"])
+    ap.add_argument("--gap", type=float, default=0.0, help="negatives: silence between clips (s)")
     ap.add_argument("path", nargs="?", default="/tmp/fa.jsonl")
     ap.add_argument("--features", default=",".join(FEATURES))
     ap.add_argument("--guard", type=float, default=0.5)
+    ap.add_argument("--segmenter", default="", metavar="NAME=VALUE,...",
+                    help="collect: segmenter settings other than PocketSphinx's own (e.g. hangover_s=0.5)")
     a = ap.parse_args()
     if a.cmd == "collect":
-        collect(Path(a.path))
+        collect(Path(a.path), segmenter_settings(a.segmenter))
+    elif a.cmd == "negatives":
+        collect_negatives(Path(a.path), a.gap, segmenter_settings(a.segmenter))
     elif a.cmd == "report":
         report(Path(a.path))
     elif a.cmd == "fit":

@@ -22,10 +22,9 @@ pytest.importorskip("pocketsphinx")
 
 from assistant.asr.base import Grammar, Hypothesis  # noqa: E402
 from assistant.intents import load_intents  # noqa: E402
-from assistant.asr.pocketsphinx_engine import PocketSphinxRecognizer, add_noise_floor  # noqa: E402
+from assistant.asr.pocketsphinx_engine import VERIFIER, PocketSphinxRecognizer, add_noise_floor  # noqa: E402
 from assistant.asr.verify import (  # noqa: E402
     SegmentEvidence,
-    VerifierSettings,
     edit_distance,
     judge,
     phone_distance,
@@ -184,10 +183,22 @@ def test_reset_drops_partial_utterance_and_times_stay_monotonic() -> None:
     assert 0.0 < second[0].confidence <= 1.0
 
 
+def trimmed(speech: np.ndarray) -> np.ndarray:
+    """The speech without the silence a synthesizer puts before and after it."""
+    loud = np.flatnonzero(np.abs(speech) > 0.01 * np.abs(speech).max())
+    return speech[loud[0] : loud[-1] + 1]
+
+
 @needs_tts
 def test_long_speech_run_is_never_a_command(rec: PocketSphinxRecognizer) -> None:
     rec.set_grammar(PROMPT)
-    ramble = np.concatenate([synth("next question", "flite:slt") for _ in range(5)])
+    piece = trimmed(synth("next question", "flite:slt"))
+    assert [h.text for h in run(rec, utterance(piece))] == ["next question"]  # alone, a command
+    # Said five times without a breath between (each synthesis' own silence trimmed; untrimmed,
+    # the pauses between them are five separate commands): one run of speech longer than any
+    # command, which is talk and is never decoded.
+    ramble = np.concatenate([piece] * 5)
+    assert ramble.size / 16000 > rec.settings.max_duration_s
     assert run(rec, utterance(ramble)) == []
 
 
@@ -233,7 +244,7 @@ def _evidence(**kw: object) -> SegmentEvidence:
 
 
 def test_verifier_rules() -> None:
-    s = VerifierSettings()
+    s = VERIFIER  # the rule the recognizer uses
     assert edit_distance("abc", "abd") == 1 and phone_distance(("A", "B"), ("A",)) == 0.5
     assert phone_distance(("A",), ("B", "C", "D")) == 3.0
     assert judge(_evidence(), s) is not None

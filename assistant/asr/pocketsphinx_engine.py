@@ -26,7 +26,7 @@ from collections.abc import Iterable
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pocketsphinx
@@ -42,6 +42,16 @@ _PHONE_SEARCH = "__phones"
 _PURE_PHONE_SEARCH = "__pure_phones"  # phone loop without the phone LM: a stronger garbage model
 _FREE_SEARCH = "_default"
 _FILLER = re.compile(r"^(<.*>|\[.*\]|\+.*\+|SIL)$")
+
+# How PocketSphinx's segments are cut (its own settings, measured with scripts/fa_study.py; the
+# shared defaults serve the other engines). `max_s` comes from `VerifierSettings.max_duration_s`.
+SEGMENTATION = SegmenterSettings()
+
+# PocketSphinx's acceptance rule, fitted on evidence from segments cut with SEGMENTATION
+# (`python scripts/fa_study.py fit`, docs/false-activations.md). `VerifierSettings()` holds the
+# rule fitted on the old pocketsphinx.Endpointer's segments, which the shared segmenter cuts
+# differently (more lead-in and tail), so its weights and edges no longer fit.
+VERIFIER = VerifierSettings()
 
 
 def add_noise_floor(pcm: bytes, dbfs: float, rng: np.random.Generator) -> bytes:
@@ -207,14 +217,16 @@ class PocketSphinxRecognizer:
 
     Args:
         grammar: initial context grammar; until one is set, audio is segmented but not decoded.
-        settings: second-pass thresholds (`VerifierSettings()` holds the measured defaults).
+        settings: second-pass thresholds (`VERIFIER` holds the measured defaults).
         verify: False returns every grammar hit (for measurement only: it accepts conversation).
         noise_floor_dbfs: white-noise floor added before decoding; None disables it.
         segmenter: where speech segments come from (default: the shared Silero segmenter).
         free_lm: also load the open-vocabulary LM for the word-overlap check (~+80 MB, slower).
         pure_phone_loop: also decode with a phone loop without phone LM (measurement only).
         hmm, dictionary: acoustic model folder and pronunciation dictionary (default: bundled).
-        seed: seed of the noise-floor generator, for reproducible measurements.
+        seed: seed of the noise floor; each segment's noise is drawn from (seed, where the segment
+            starts), so a segment gets the same noise whatever was decoded before it (the study's
+            figures are then exactly what a recognizer fed the same stream does).
     """
 
     name = "pocketsphinx"
@@ -233,14 +245,16 @@ class PocketSphinxRecognizer:
         dictionary: str | None = None,
         seed: int = 0,
     ) -> None:
-        self.settings = settings if settings is not None else VerifierSettings()
+        self.settings = settings if settings is not None else VERIFIER
         self.verify = verify
         self.noise_floor_dbfs = noise_floor_dbfs
-        self._rng = np.random.default_rng(seed)
+        self._seed = seed
         self._decoders = _Decoders(
             free_lm or self.settings.min_word_overlap > 0, hmm, dictionary, pure_phone_loop
         )
-        self._segmenter = segmenter or default_segmenter(SegmenterSettings(max_s=self.settings.max_duration_s))
+        self._segmenter = segmenter or default_segmenter(
+            replace(SEGMENTATION, max_s=self.settings.max_duration_s)
+        )
         self._search: str | None = None
         self._graph: WordGraph | None = None
         self._context = ""
@@ -284,7 +298,8 @@ class PocketSphinxRecognizer:
             return None
         pcm = segment.pcm
         if self.noise_floor_dbfs is not None:
-            pcm = add_noise_floor(pcm, self.noise_floor_dbfs, self._rng)
+            rng = np.random.default_rng((self._seed, max(0, round(segment.audio_start_s * SAMPLE_RATE))))
+            pcm = add_noise_floor(pcm, self.noise_floor_dbfs, rng)
         evidence = self._decoders.evidence(self._search, self._graph, pcm, self._context)
         self.last_evidence = evidence
         if evidence is None:
