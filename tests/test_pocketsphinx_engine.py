@@ -155,10 +155,14 @@ def test_grammar_switching(rec: PocketSphinxRecognizer) -> None:
 
 @needs_tts
 def test_turn_context_needs_the_wake_name(rec: PocketSphinxRecognizer) -> None:
+    # A phrasing hearth teaches in turns ("that's all from me"). PocketSphinx, now the last
+    # fallback, no longer verifies "juniper pause" or "juniper hold on a moment" in this one flite
+    # voice since it shares the Silero segmenter (it does in flite kal16); its figures per voice
+    # are in BENCHMARKS.md. What this test guards is the wake-name rule.
     rec.set_grammar(TURN)
-    assert run(rec, utterance(synth("pause", "flite:slt"))) == []
-    assert [h.text for h in run(rec, utterance(synth(f"{WAKE} pause", "flite:slt")))] == [
-        f"{WAKE} pause"
+    assert run(rec, utterance(synth("that's all from me", "flite:slt"))) == []
+    assert [h.text for h in run(rec, utterance(synth(f"{WAKE} that's all from me", "flite:slt")))] == [
+        f"{WAKE} that's all from me"
     ]
 
 
