@@ -71,18 +71,21 @@ def add_white_noise(samples: NDArray[np.int16], snr_db: float, seed: int = 1) ->
     return np.clip(speech + noise, -32768, 32767).astype(np.int16)
 
 
-def test_commands_are_recognized_with_several_voices(tmp_path: Path) -> None:
-    """Measured with the built-in model on these 21 (voice, command) pairs: 15 right, never a
-    wrong command (a miss costs the couple a repetition; a wrong command costs much more)."""
+@pytest.mark.parametrize(("engine", "least"), [("auto", 20), ("pocketsphinx", 10)])
+def test_commands_are_recognized_with_several_voices(tmp_path: Path, engine: str, least: int) -> None:
+    """21 (voice, command) pairs, never a wrong command (a miss costs the couple a repetition; a
+    wrong command costs much more). The default engine (Whisper) must get nearly all; PocketSphinx,
+    the last fallback, about half since it shares the Silero segmenter (11 and 15 measured; its
+    figures over many voices are in BENCHMARKS.md)."""
     right = wrong = 0
     for voice in VOICES:
         for index, (text, context, intent, slots) in enumerate(COMMANDS):
-            found = listen(write_wav(tmp_path / f"{voice}-{index}.wav", command_audio(text, voice=voice, seed=index)), context)
+            found = listen(write_wav(tmp_path / f"{voice}-{index}.wav", command_audio(text, voice=voice, seed=index)), context, engine)
             right += len(found) == 1 and found[0]["intent"] == intent and found[0]["slots"] == slots
             wrong += any(f["intent"] != intent or f["slots"] != slots for f in found)
     print(f"{right} of {len(VOICES) * len(COMMANDS)} right, {wrong} wrong")
     assert wrong == 0
-    assert right >= 12, f"{right} of {len(VOICES) * len(COMMANDS)} right"
+    assert right >= least, f"{right} of {len(VOICES) * len(COMMANDS)} right"
 
 
 def test_a_command_in_20_db_white_noise(tmp_path: Path) -> None:

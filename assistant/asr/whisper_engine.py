@@ -169,6 +169,12 @@ def word_distance(heard: list[str], phrase: list[str]) -> float:
     return previous[-1] / max(1, len(phrase))
 
 
+STEP_SAMPLES = SAMPLE_RATE // 2
+"""Windows longer than `window_s` grow in half seconds, so a long evening meets a handful of input
+shapes instead of one per segment length (inference runtimes may keep work per input shape; the
+soak in BENCHMARKS.md measures what memory does over hours)."""
+
+
 class WhisperRecognizer:
     """Grammar-held Whisper recognizer (implements `Recognizer`)."""
 
@@ -217,6 +223,7 @@ class WhisperRecognizer:
         grammar, settings, runtime = self._grammar, self.settings, self.runtime
         audio = np.frombuffer(segment.pcm, dtype="<i2").astype(np.float32) / 32768.0
         length = max(audio.size + int(settings.tail_pad_s * SAMPLE_RATE), int(settings.window_s * SAMPLE_RATE))
+        length = -(-length // STEP_SAMPLES) * STEP_SAMPLES  # few distinct shapes: the encoder keeps work per shape
         audio = np.concatenate([audio, np.zeros(length - audio.size, dtype=np.float32)])
         keys = runtime.decoder.audio_keys(runtime.encode_audio(audio))
         start = begin(runtime.decoder, keys, runtime.prompt, runtime.no_speech)
