@@ -15,7 +15,7 @@ pytest=(.venv/bin/python -m pytest -q -rs --durations=5)
 if [ "$#" -gt 0 ]; then
     exec "${pytest[@]}" "$@"
 fi
-echo "test: fast tier (everything but the live audio tests)"
-"${pytest[@]}" -m "not audio"
+echo "test: fast tier (everything but the live audio tests), one worker per core"
+"${pytest[@]}" -m "not audio" -n "${HEARTH_TEST_WORKERS:-auto}"
 echo "test: live tier (real audio through virtual PulseAudio devices)"
 "${pytest[@]}" -m audio

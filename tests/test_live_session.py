@@ -78,11 +78,13 @@ def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> N
             reflect = hearth.wait_for(r"^\[timer: 0:21", timeout=60, after=first + 1)  # speaker's turn ran out
             say(va, hearth, "juniper, that's all from me")  # the listener's reflection ends early
             confirm = hearth.wait_for(r"^hearth: Alex, did Sam get it right", timeout=60, after=reflect + 1)
-            # the speaker confirms, then they swap; addressed, since hearth may still be asking (it
-            # decodes only addressed commands while it speaks)
+            # the speaker confirms, then they swap: as a person does, once hearth has asked (its
+            # own voice is looped back into the microphone here, as in a room)
+            listen_to(hearth.lines[confirm])
             say(va, hearth, "juniper, that's all from me")
             hearth.wait_for(r"^\[timer: 0:21", timeout=60, after=confirm + 1)  # swapped roles
             second = hearth.wait_for(r"^hearth: Sam, did Alex get it right", timeout=120, after=confirm + 1)
+            listen_to(hearth.lines[second])
             say(va, hearth, "juniper, that's all from me")
             hearth.wait_for("Thank you both", timeout=60, after=second + 1)
             recording.keep_recording(6.0)
@@ -93,6 +95,12 @@ def test_listening_turns_with_time_left_and_an_early_finish(tmp_path: Path) -> N
     chimes = [e.kind for e in timeline(sound) if e.kind not in ("speech", "acknowledged")]
     assert chimes == ["turn_start", "turn_end"] * 4, chimes
 
+
+def listen_to(line: str) -> None:
+    """Let hearth finish saying `line` (printed as it starts): about 125 words a minute, with a
+    pause after each sentence, as the couple would hear it before answering."""
+    text = line.removeprefix("hearth: ")
+    time.sleep(len(text.split()) / (125 / 60) + 0.9 * text.count(". ") + 1.0)
 
 def _pactl(va: object, *args: str) -> str:
     result = subprocess.run(["pactl", *args], env=va.env, check=True, capture_output=True, text=True, timeout=20)  # type: ignore[attr-defined]
