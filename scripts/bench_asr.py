@@ -245,7 +245,7 @@ def engine_section(section: dict[str, object]) -> list[str]:
     else:
         lines += ["(`--targets-only`: the tuning half, the tuning voices and the table of every spoken form were not measured in this run.)", ""]
     words = stages.totals(results["words"])[("*", "*", "clean")]
-    lines += [f"Real people saying one word (Speech Commands; yes and no in the prompt context, the other words must give nothing): {cell(words)}; false activations on the other words: {int(words['false'])}.", ""]
+    lines += [f"Real people saying one word (Speech Commands; yes and no in the confirm context, the other words in prompt must give nothing): {cell(words)}; false activations on the other words: {int(words['false'])}.", ""]
     lines += ["False activations (clean talk, per context):", "", fa_table(stages.totals(results["false"])), ""]
     waits = stages.latencies(results["taught"]) + stages.latencies(spoken)
     if waits:

@@ -99,8 +99,9 @@ def talk_jobs(plan: Plan, quick: bool, held_out_only: bool = False) -> None:
 
 
 def word_jobs(plan: Plan, quick: bool) -> None:
-    """Real people saying one word (Speech Commands): yes and no are answers in the prompt
-    context; the other words must be heard as nothing."""
+    """Real people saying one word (Speech Commands): yes and no are answers in the confirm
+    context (hearth asked "do you want to stop here?"); the other words, said in the prompt
+    context, must be heard as nothing."""
     folder = speech_dir() / "speech_commands"
     items = []
     for word_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
@@ -109,8 +110,11 @@ def word_jobs(plan: Plan, quick: bool) -> None:
             continue
         for clip in sorted(word_dir.glob("*.wav"))[: 1 if quick else None]:
             items.append(Item(trim(read_16k(clip), 30.0), expect, f"{word_dir.name}/{clip.name}"))
-    for n, part in enumerate(chunks(items)):
-        plan.jobs.append(Job("words", "Speech Commands (real people)", "prompt", "clean", build(part, "clean", seed=n)))
+    answers = [item for item in items if item.expect is not None]  # said where hearth asked yes or no
+    others = [item for item in items if item.expect is None]  # said while hearth waits for an answer
+    for context, group in (("confirm", answers), ("prompt", others)):
+        for n, part in enumerate(chunks(group)):
+            plan.jobs.append(Job("words", "Speech Commands (real people)", context, "clean", build(part, "clean", seed=n)))
 
 
 def hour_of_talk(minutes: float) -> Stream:
