@@ -262,3 +262,34 @@ def test_noise_floor_is_quiet_and_only_adds() -> None:
     out = np.frombuffer(add_noise_floor(bytes(32000), -66.0, np.random.default_rng(0)), np.int16)
     rms = float(np.sqrt(np.mean(out.astype(np.float64) ** 2)))
     assert 10 < rms < 25  # -66 dBFS is ~16 LSB RMS
+
+
+def test_a_huge_pack_loads_in_bounded_memory(tmp_path: Path) -> None:
+    """The coffee pack (6e8 sentences, a 58-state graph) goes to PocketSphinx as its own FSG;
+    through JSGF, PocketSphinx expanded it past 18 GB and the process was killed."""
+    import resource
+    import subprocess
+    import sys
+    import wave
+
+    repo = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(repo / "scripts"))
+    from rhino_context import convert_file
+
+    pack = tmp_path / "coffee.yaml"
+    pack.write_text(convert_file(repo.parent / "shared" / "speech" / "coffee_orders" / "context.yaml"), encoding="utf-8")
+    silence = tmp_path / "silence.wav"
+    with wave.open(str(silence), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(bytes(32000))
+
+    def three_gigabytes() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    result = subprocess.run([sys.executable, "-m", "assistant", "listen", "--input", str(silence), "--context", "any",
+                             "--json", "--engine", "pocketsphinx", "--intents", str(pack)],
+                            cwd=repo, capture_output=True, text=True, timeout=300, preexec_fn=three_gigabytes)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == ""

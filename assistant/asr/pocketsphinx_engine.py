@@ -83,18 +83,32 @@ class _Decoders:
         self.pure_loop = pure_loop
         if pure_loop:
             self.decoder.add_allphone_file(_PURE_PHONE_SEARCH, None)
-        self._grammars: dict[str, str] = {}
+        self._grammars: dict[int, tuple[str, WordGraph]] = {}
         # Path scores come back as probabilities of a log-base-1.0001 score shifted down by 10
         # bits; this factor turns them back into natural-log units.
         self._nats = 1024.0 * math.log(1.0001)
 
-    def grammar_search(self, jsgf: str) -> str:
-        """Name of the search for `jsgf`, compiling it on first use."""
-        name = self._grammars.get(jsgf)
-        if name is None:
-            name = f"__grammar{len(self._grammars)}"
-            self.decoder.add_jsgf_string(name, jsgf)
-            self._grammars[jsgf] = name
+    def grammar_search(self, graph: WordGraph) -> str:
+        """Name of the search for `graph`, built on first use.
+
+        The word graph goes in as PocketSphinx's own finite-state grammar, state for state. Its
+        JSGF compiler would expand every rule reference inline, so a graph whose states are shared
+        by many paths (the coffee pack: 58 states, 6e8 sentences) grew past 18 GB and was killed."""
+        key = id(graph)
+        found = self._grammars.get(key)
+        if found is not None:
+            return found[0]
+        name = f"__grammar{len(self._grammars)}"
+        final = len(graph.arcs)
+        transitions: list[tuple[int, int, float] | tuple[int, int, float, str]] = []
+        for state, arcs in enumerate(graph.arcs):
+            ways = len(arcs) + (state in graph.finals)
+            transitions += [(state, target, 1.0 / ways, word) for word, target in sorted(arcs.items())]
+            if state in graph.finals:
+                transitions.append((state, final, 1.0 / ways))  # the phrase may end here
+        fsg = self.decoder.create_fsg(name, 0, final, transitions)
+        self.decoder.add_fsg(name, fsg)
+        self._grammars[key] = (name, graph)  # the graph is kept so its id stays its own
         return name
 
     def run(self, search: str, pcm: bytes) -> _Decode:
@@ -268,7 +282,7 @@ class PocketSphinxRecognizer:
 
     def set_grammar(self, grammar: Grammar) -> None:
         """Switch context; the open segment is dropped so that it cannot match the new grammar."""
-        self._search = self._decoders.grammar_search(grammar.jsgf)
+        self._search = self._decoders.grammar_search(grammar.graph)
         self._graph = grammar.graph
         self._context = grammar.context
         self._segmenter.restart()
