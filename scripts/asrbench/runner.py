@@ -35,7 +35,7 @@ def listen(stream: Stream, engine: str, context: str, intents: Path | None = Non
     with tempfile.TemporaryDirectory(prefix="hearth-bench-") as folder:
         wav = Path(folder) / "stream.wav"
         write_16k(wav, stream.audio)
-        argv = [sys.executable, "-m", "assistant", "listen", "--input", str(wav), "--context", context, "--json", "--engine", engine]
+        argv = [sys.executable, "-c", _MEASURED, sys.executable, "-m", "assistant", "listen", "--input", str(wav), "--context", context, "--json", "--engine", engine]
         if intents is not None:
             argv += ["--intents", str(intents)]
         env = {**os.environ, "PYTHONPATH": str(code), "HOME": folder, "XDG_DATA_HOME": folder}
@@ -47,8 +47,23 @@ def listen(stream: Stream, engine: str, context: str, intents: Path | None = Non
     if process.returncode != 0:
         raise RuntimeError(f"hearth listen failed ({process.returncode}): {err.strip()[-500:]}")
     detections = [SimpleNamespace(**json.loads(line)) for line in out.splitlines() if line.strip()]
-    cpu, rss = _usage(usage)
-    return Run(detections, cpu, wall, rss, stream.audio.size / 16000, [line for line in err.splitlines() if line.strip()])
+    cpu, _ = _usage(usage)
+    tagged = [line for line in err.splitlines() if line.startswith(_RSS_TAG)]
+    rss = float(tagged[-1][len(_RSS_TAG):]) / 1024 if tagged else float("nan")
+    notes = [line for line in err.splitlines() if line.strip() and not line.startswith(_RSS_TAG)]
+    return Run(detections, cpu, wall, rss, stream.audio.size / 16000, notes)
+
+
+_RSS_TAG = "bench-peak-rss-kb: "
+# A small Python process runs `hearth listen` and reports its child's peak RSS. Started straight
+# from the benchmark, the child's ru_maxrss would count the benchmark's own memory (all its audio),
+# which a forked child shares until it execs: both engines then showed the same 1120 MB.
+_MEASURED = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[1:])\n"
+    f"print('{_RSS_TAG}' + str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss), file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
 
 
 _CHILD_TOTALS = {"cpu": 0.0}
