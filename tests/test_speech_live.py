@@ -95,7 +95,7 @@ def test_speech_is_heard_whole_in_order_and_at_the_calm_pace(voice: str) -> None
     print(f"{voice} through the virtual speaker: {wpm:.0f} words a minute, pauses {[round(p, 2) for p in pauses]} s")
     # The exact pauses and pace are asserted on the rendered samples (tests/test_voices.py); here a
     # busy machine may only lengthen a pause (the next sentence not rendered yet), never shorten it.
-    assert 100 <= wpm <= 145
+    assert 85 <= wpm <= 135  # two 0.9 s pauses in 16 words
     assert len(pauses) == 2 and all(0.75 <= p <= 1.4 for p in pauses), pauses
 
 

