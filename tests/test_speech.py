@@ -60,6 +60,10 @@ def test_a_long_first_sentence_starts_with_a_short_piece() -> None:
     assert pieces("What are you carrying today that your partner might not see?") == [
         ("What are you carrying today", 0.0), ("that your partner might not see?", 0.0)]
     assert len(pieces("Something I find hard to ask for is...")) == 1  # never "ask | for"
+    # failing both: before a preposition or a modal, with a phrase's worth of words after it
+    assert [p.text for p in pieces("If the two of you could have dinner anywhere in the world tonight, where would it be?")][:2] == [
+        "If the two of you", "could have dinner anywhere in the world tonight, where would it be?"]
+    assert [p.text for p in pieces("What song has been stuck in your head lately?")] == ["What song has been stuck", "in your head lately?"]
 
 
 # ---- settings: one range for both families -----------------------------------------------------------

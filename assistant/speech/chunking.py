@@ -26,6 +26,13 @@ PHRASE_OPENERS = frozenset(
     "that which who whom whose when where while if because before after until unless and but or what how why".split()
 )
 
+LATER_OPENERS = frozenset("in on at with from about out could would should might will".split())
+"""Failing a comma or a phrase opener, a first sentence is split before one of these (a preposition
+or a modal starts a phrase too), if at least MIN_REST_WORDS words follow: "If the two of you | could
+have dinner anywhere", never "hard to ask | for is"."""
+
+MIN_REST_WORDS = 3
+
 COMMA_PAUSE_FRACTION = 0.3
 """A pause at a comma split is this fraction of the sentence pause (a comma's breath, not a stop)."""
 
@@ -83,6 +90,13 @@ def _short_head(sentence: str) -> list[str]:
             break
         if length >= MIN_HEAD and words[index].lower() in PHRASE_OPENERS and not words[index - 1].endswith(","):
             best = index
+    if not best:
+        for index in range(1, len(words) - MIN_REST_WORDS + 1):
+            length = len(" ".join(words[:index]))
+            if length > FIRST_PIECE_MAX:
+                break
+            if length >= MIN_HEAD and words[index].lower() in LATER_OPENERS and not words[index - 1].endswith(","):
+                best = index
     if best:
         return [" ".join(words[:best]), " ".join(words[best:])]
     return [head, " ".join(clauses[taken:])] if taken < len(clauses) else [sentence]
