@@ -198,3 +198,39 @@ def test_when_the_join_is_not_a_command_both_parts_count_alone() -> None:
     clock[0] = 3.42
     heard = endpointer.handle([segment(2.4, 3.1)])
     assert [h.text for h in heard] == ["no", "next question"]
+
+
+def test_a_command_broken_by_a_pause_is_heard_whole() -> None:
+    """Neither part is a command alone (the segmenter took a quiet syllable under the room's talk
+    for the end); together they are, and the first part's keeping delayed nothing."""
+    clock = [0.0]
+    decoder = Decoder({(1.0, 2.6): "a large latte with oat milk"})
+    endpointer = Endpointer(decoder, lambda: clock[0], hold_s=0.6)
+    clock[0] = 1.72
+    assert endpointer.handle([segment(1.0, 1.4)]) == []  # not understood: kept, silently
+    clock[0] = 2.92
+    [heard] = endpointer.handle([segment(1.9, 2.6)])
+    assert heard.text == "a large latte with oat milk" and heard.ready_s == pytest.approx(2.97)
+
+
+def test_three_parts_are_joined_and_talk_that_is_no_command_stays_nothing() -> None:
+    clock = [0.0]
+    decoder = Decoder({(1.0, 3.6): "a large latte with oat milk"})
+    endpointer = Endpointer(decoder, lambda: clock[0], hold_s=0.6)
+    for start, end in ((1.0, 1.4), (1.9, 2.6), (3.0, 3.6)):
+        clock[0] = end + 0.32
+        heard = endpointer.handle([segment(start, end)])
+    assert [h.text for h in heard] == ["a large latte with oat milk"]
+    clock[0] = 10.0
+    quiet = Endpointer(Decoder({}), lambda: clock[0], hold_s=0.6)
+    assert quiet.handle([segment(5.0, 5.5)]) + quiet.handle([segment(5.8, 6.3)]) + quiet.poll() + quiet.finish() == []
+
+
+def test_parts_are_not_joined_past_the_longest_command() -> None:
+    clock = [0.0]
+    decoder = Decoder({(1.0, 7.5): "a large latte with oat milk", (6.0, 7.5): "next question"})
+    endpointer = Endpointer(decoder, lambda: clock[0], hold_s=0.6)
+    clock[0] = 5.9
+    endpointer.handle([segment(1.0, 5.6)])
+    clock[0] = 7.8
+    assert [h.text for h in endpointer.handle([segment(6.0, 7.5)])] == ["next question"]

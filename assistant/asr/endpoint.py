@@ -10,6 +10,11 @@ Two things make a recognizer feel quick without cutting people off:
   ... with oat milk"). When what was heard could continue into a longer phrase of the grammar,
   the decision waits `hold_s`; if speech follows within that time, both segments are decoded as
   one and that decision replaces the first. Phrases that cannot go on are never held.
+* Keep what was not understood, briefly. A command broken by a pause the segmenter took for its end
+  (a quiet syllable under someone else's talk, a breath) comes as two segments, neither of them a
+  command alone. A rejected segment is kept for `hold_s` (silently: nothing was going to be said
+  for it, so keeping it delays nothing); speech that follows in time is decoded together with it,
+  up to `max_join_s` of speech in all.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class Endpointer:
     clock: Callable[[], float]  # seconds of audio fed so far
     speech_since: Callable[[], float | None] = lambda: None  # start of the speech now going on, if any
     hold_s: float = 0.6
+    max_join_s: float = 6.0  # no command is longer (the segmenter's own limit)
     evidence: list[Any] = field(default_factory=list)
     _tentative: tuple[Segment, Decision, float] | None = None
     _held: _Held | None = None
@@ -90,19 +96,24 @@ class Endpointer:
             ready = started + decision.compute_s
         found: list[Hypothesis] = []
         held = self._held
-        if held is not None and segment.start_s - held.segment.end_s <= self.hold_s:
+        if held is not None and segment.start_s - held.segment.end_s <= self.hold_s and segment.end_s - held.segment.start_s <= self.max_join_s:
             joined = _join(held.segment, segment)
             started = self.clock()
             together = self.decide(joined)
             if together.hypothesis is not None:
                 self._held = None
                 return found + self._settle(joined, together, started + together.compute_s)
+            if held.decision.hypothesis is None and decision.hypothesis is None:
+                self._held = None  # neither part nor both were a command: keep both, for a third
+                if held.decision.evidence is not None:
+                    self.evidence.append(held.decision.evidence)
+                return found + self._settle(joined, together, started + together.compute_s)
         found += self._release()
         return found + self._settle(segment, decision, ready)
 
     def _settle(self, segment: Segment, decision: Decision, ready: float) -> list[Hypothesis]:
-        """Emit now, or hold when the words could go on."""
-        if decision.goes_on:
+        """Emit now, or hold when the words could go on or were not understood (see above)."""
+        if decision.goes_on or decision.hypothesis is None:
             self._held = _Held(segment, decision, ready, segment.end_s + self.hold_s)
             return []
         return self._emit(decision, ready)
