@@ -21,7 +21,6 @@ stored. What comes out is only ever a phrase of the live grammar.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -72,18 +71,7 @@ class WhisperRuntime:
         self.free_tokens = allowed
         self._spellings: dict[str, tuple[int, ...]] = {}
         self.sentence_ends = frozenset(t for mark in (".", "?", "!") for t in self.encode_text(mark)[:1])
-        self._blas = _one_blas_thread()
-        self.threads = threads
-
-    def searching(self) -> contextlib.AbstractContextManager[object]:
-        """BLAS threads for decoding: each step ends in the output projection onto all 51864 tokens
-        (for the beam search, several rows of it), big enough to split across the cores, which
-        halves the slowest part of a decision on two cores (measured: beam search 235 -> 125 ms
-        for a six-word command). The small matrices elsewhere stay on one thread (_one_blas_thread)."""
-        if self._blas is None or self.threads < 2:
-            return contextlib.nullcontext()
-        limited: contextlib.AbstractContextManager[object] = self._blas.limit(limits=self.threads, user_api="blas")
-        return limited
+        _one_blas_thread()
 
     def _special(self, name: str) -> int:
         token = self.tokenizer.token_to_id(name)
@@ -107,16 +95,14 @@ class WhisperRuntime:
         return result
 
 
-def _one_blas_thread() -> Any:
+def _one_blas_thread() -> None:
     """The decoder's matrices are small: one BLAS thread is as fast on an idle machine, and far
-    faster on a busy one (OpenBLAS's spinning threads then fight CTranslate2's and each other).
-    Returns the controller (None without threadpoolctl) for WhisperRuntime.searching."""
+    faster on a busy one (OpenBLAS's spinning threads then fight CTranslate2's and each other)."""
     try:
-        from threadpoolctl import ThreadpoolController, threadpool_limits
+        from threadpoolctl import threadpool_limits
     except ImportError:
-        return None
+        return
     threadpool_limits(limits=1, user_api="blas")
-    return ThreadpoolController()
 
 
 @dataclass(frozen=True)
@@ -242,8 +228,7 @@ class WhisperRecognizer:
         keys = runtime.decoder.audio_keys(runtime.encode_audio(audio))
         start = begin(runtime.decoder, keys, runtime.prompt, runtime.no_speech)
         graph = self._token_graph(grammar)
-        with runtime.searching():
-            free = greedy(runtime.decoder, keys, start, runtime.free_tokens, runtime.end_of_text, graph.longest_tokens + 8, runtime.sentence_ends)
+        free = greedy(runtime.decoder, keys, start, runtime.free_tokens, runtime.end_of_text, graph.longest_tokens + 8, runtime.sentence_ends)
         free_words = normalize(runtime.text_of(free.tokens))
         phrase = grammar.parse(free_words) if free.finished else None
         if phrase is None and free.finished and start.no_speech <= settings.max_no_speech:
@@ -254,8 +239,7 @@ class WhisperRecognizer:
                 return Decision(Hypothesis(elsewhere, confidence, segment.start_s, segment.end_s, live=False), False, compute)
         best: Decoded | None = None
         if phrase is None or self.measure_both:
-            with runtime.searching():
-                best = constrained(runtime.decoder, keys, start, graph, settings.beam_width, settings.length_bonus)
+            best = constrained(runtime.decoder, keys, start, graph, settings.beam_width, settings.length_bonus)
         best_words = normalize(runtime.text_of(best.tokens)) if best is not None else []
         distance = word_distance(free_words, best_words) if best is not None else 1.0
         margins = settings.noisy_margins if segment.above_floor_db < settings.noisy_below_db else settings.margins
