@@ -195,7 +195,7 @@ def _parse_fmt(chunk: bytes) -> tuple[int, int, int, int]:
     return fmt_tag, channels, rate, bits
 
 
-def _decode(raw: bytes, fmt_tag: int, bits: int, channels: int) -> NDArray[np.float64]:
+def _decode(raw: bytes | memoryview, fmt_tag: int, bits: int, channels: int) -> NDArray[np.float64]:
     width = bits // 8
     usable = len(raw) - len(raw) % (width * channels)
     raw = raw[:usable]
@@ -226,6 +226,21 @@ def read_wav(path: str | Path) -> WavData:
     (espeak-ng --stdout, arecord to a pipe) carry a bogus data size; here the size is clamped to the
     bytes actually present.
     """
+    (tag, channels, rate, bits), body = _wav_data(path)
+    return WavData(_decode(body, tag, bits, channels), rate)
+
+
+def read_mono16k(path: str | Path) -> NDArray[np.int16]:
+    """A WAV file as 16 kHz mono int16. A file already in that form is used as it lies in memory
+    (an hour is 115 MB; decoding it through float copies peaked at 1.3 GB); others are converted."""
+    (tag, channels, rate, bits), body = _wav_data(path)
+    if tag == 1 and bits == 16 and channels == 1 and rate == SAMPLE_RATE:
+        return np.frombuffer(body, dtype="<i2", count=len(body) // 2)
+    return to_mono16k(WavData(_decode(bytes(body), tag, bits, channels), rate))
+
+
+def _wav_data(path: str | Path) -> tuple[tuple[int, int, int, int], memoryview]:
+    """(format tag, channels, rate, bits) and the data chunk, without copying it."""
     p = Path(path)
     try:
         blob = p.read_bytes()
@@ -233,20 +248,21 @@ def read_wav(path: str | Path) -> WavData:
         raise ConfigError(f"cannot read {p}: {exc.strerror}", "check the path of the WAV file") from exc
     if len(blob) < 12 or blob[:4] != b"RIFF" or blob[8:12] != b"WAVE":
         raise ConfigError(f"{p} is not a WAV file", "give a .wav file (RIFF/WAVE)")
+    view = memoryview(blob)
     fmt: tuple[int, int, int, int] | None = None
     pos = 12
     while pos + 8 <= len(blob):
         cid, size = blob[pos : pos + 4], struct.unpack("<I", blob[pos + 4 : pos + 8])[0]
-        body = blob[pos + 8 : pos + 8 + size]
+        body = view[pos + 8 : pos + 8 + size]
         if cid == b"fmt ":
-            fmt = _parse_fmt(body)
+            fmt = _parse_fmt(bytes(body))
         elif cid == b"data":
             if fmt is None:
                 break
-            tag, channels, rate, bits = fmt
+            _, channels, rate, _ = fmt
             if channels < 1 or rate < 1:
                 break
-            return WavData(_decode(body, tag, bits, channels), rate)
+            return fmt, body
         pos += 8 + size + (size & 1)
     raise ConfigError(f"{p} has no usable fmt/data chunks", "re-export the file as a 16-bit PCM WAV")
 
@@ -548,7 +564,7 @@ class WavFileMicrophone:
         """Load, convert and pad the file."""
         lead = np.zeros(int(self.lead_silence_s * SAMPLE_RATE), dtype=np.int16)
         tail = np.zeros(int(self.tail_silence_s * SAMPLE_RATE), dtype=np.int16)
-        pcm = np.concatenate([lead, to_mono16k(read_wav(self.path)), tail])  # int16: an hour is 115 MB, not 4 copies of 460
+        pcm = np.concatenate([lead, read_mono16k(self.path), tail])  # int16: an hour is 115 MB, not 4 copies of 460
         if self.noise_floor_dbfs is not None:
             sigma = 32768.0 * 10 ** (self.noise_floor_dbfs / 20.0)
             pcm = to_int16(pcm + np.random.default_rng(self.seed).normal(0.0, sigma, pcm.size))
