@@ -187,7 +187,7 @@ class EveningMicrophone:
         return np.clip(self.noise.normal(0, sigma, int(seconds * RATE)), -32768, 32767).astype(np.int16)
 
     def _segments(self) -> Iterator[tuple[str, NDArray[np.int16], Command | None]]:
-        from assistant.audio import read_wav, to_mono16k
+        from assistant.audio import read_mono16k
 
         playlist: list[tuple[str, Path]] = []
         while True:
@@ -207,7 +207,7 @@ class EveningMicrophone:
                 playlist = [(source, path) for source, paths in self.clips.items() for path in paths]
                 self.rng.shuffle(playlist)
             source, path = playlist.pop()
-            yield source, to_mono16k(read_wav(path)), None
+            yield source, read_mono16k(path), None
             long_quiet = self.rng.random() < 0.08
             yield "silence", self._silence(self.rng.uniform(10.0, 40.0) if long_quiet else self.rng.uniform(0.3, 2.5)), None
 

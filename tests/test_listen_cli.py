@@ -110,10 +110,10 @@ def test_synthesized_dinner_conversation_triggers_nothing(tmp_path: Path) -> Non
 
 @pytest.mark.skipif(not (SHARED / "librispeech").is_dir(), reason="../shared/speech/librispeech is not here (real read speech)")
 def test_real_read_speech_triggers_nothing(tmp_path: Path) -> None:
-    from assistant.audio import read_wav, to_mono16k
+    from assistant.audio import read_mono16k
 
     clips = sorted((SHARED / "librispeech").glob("*.wav"))[:24]  # about five minutes of real voices
-    audio = np.concatenate([to_mono16k(read_wav(clip)) for clip in clips])
+    audio = np.concatenate([read_mono16k(clip) for clip in clips])
     path = write_wav(tmp_path / "real.wav", audio)
     # The default engine, what a couple gets. PocketSphinx, the last fallback, makes about one
     # false activation per half hour of such talk per context (BENCHMARKS.md), one of them in

@@ -29,9 +29,9 @@ def espeak(text: str, voice: str) -> np.ndarray:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "out.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(out), text], check=True, capture_output=True)
-        from assistant.audio import read_wav, to_mono16k
+        from assistant.audio import read_mono16k
 
-        audio = to_mono16k(read_wav(out)).astype(np.float32) / 32768.0
+        audio = read_mono16k(out).astype(np.float32) / 32768.0
     loud = np.nonzero(np.abs(audio) > 0.01)[0]
     return audio[loud[0] : loud[-1] + 1]
 

@@ -64,9 +64,9 @@ def espeak(text: str, voice: str = "en-us", speed: int = 150) -> np.ndarray:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "out.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True, capture_output=True)
-        from assistant.audio import read_wav, to_mono16k
+        from assistant.audio import read_mono16k
 
-        return to_mono16k(read_wav(out)).astype(np.float32) / 32768.0
+        return read_mono16k(out).astype(np.float32) / 32768.0
 
 
 def active_power(x: np.ndarray) -> float:

@@ -83,23 +83,24 @@ def _short_head(sentence: str) -> list[str]:
     if MIN_HEAD <= len(head) <= FIRST_PIECE_MAX and taken < len(clauses) or len(clauses) > 1 and len(head) < MIN_HEAD:
         return [head, " ".join(clauses[taken:])]
     words = sentence.split(" ")
-    best = 0
-    for index in range(1, len(words) - 1):
-        length = len(" ".join(words[:index]))
-        if length > FIRST_PIECE_MAX:
-            break
-        if length >= MIN_HEAD and words[index].lower() in PHRASE_OPENERS and not words[index - 1].endswith(","):
-            best = index
-    if not best:
-        for index in range(1, len(words) - MIN_REST_WORDS + 1):
-            length = len(" ".join(words[:index]))
-            if length > FIRST_PIECE_MAX:
-                break
-            if length >= MIN_HEAD and words[index].lower() in LATER_OPENERS and not words[index - 1].endswith(","):
-                best = index
+    best = _last_opener(words, PHRASE_OPENERS, 2) or _last_opener(words, LATER_OPENERS, MIN_REST_WORDS)
     if best:
         return [" ".join(words[:best]), " ".join(words[best:])]
     return [head, " ".join(clauses[taken:])] if taken < len(clauses) else [sentence]
+
+
+def _last_opener(words: list[str], openers: frozenset[str], min_rest: int) -> int:
+    """Index of the last word in `openers` that a first piece of MIN_HEAD..FIRST_PIECE_MAX
+    characters can end before, with at least `min_rest` words after it and no comma right before
+    it (a comma split was tried first); 0 when there is none."""
+    best = 0
+    for index in range(1, len(words) - min_rest + 1):
+        length = len(" ".join(words[:index]))
+        if length > FIRST_PIECE_MAX:
+            break
+        if length >= MIN_HEAD and words[index].lower() in openers and not words[index - 1].endswith(","):
+            best = index
+    return best
 
 
 def _split_long(sentence: str, limit: int) -> list[str]:

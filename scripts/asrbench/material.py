@@ -189,9 +189,9 @@ def _resampled(path: Path) -> Audio:
     import sys
 
     sys.path.insert(0, str(REPO))
-    from assistant.audio import read_wav, to_mono16k
+    from assistant.audio import read_mono16k
 
-    return to_mono16k(read_wav(path)).astype(np.float32) / 32768.0
+    return read_mono16k(path).astype(np.float32) / 32768.0
 
 
 @lru_cache(maxsize=1)
