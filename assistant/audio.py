@@ -2,7 +2,7 @@
 
 Everything downstream (voice activity, recognizers) wants one format: 16 kHz mono int16 little-endian
 PCM in small blocks. This module is the only place that knows about devices, sample rates, channel
-counts and WAV files; it converts everything else to that format.
+counts and resampling; it converts everything else to that format (WAV files: `wavfile`).
 
 Design rules, and why:
 - The PortAudio callback only copies bytes into a queue (`put_nowait`). It runs on a real-time audio
@@ -17,11 +17,9 @@ from __future__ import annotations
 import contextlib
 import math
 import queue
-import struct
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -173,108 +171,6 @@ def resample(samples: NDArray[Any], in_rate: int, out_rate: int = SAMPLE_RATE) -
     """One-shot resampling of a whole mono signal (same filter as the streaming `Resampler`)."""
     r = Resampler(in_rate, out_rate)
     return np.concatenate([r.process(samples), r.flush()])
-
-
-# --------------------------------------------------------------------------------------------------
-# WAV reading
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WavData:
-    """Decoded WAV: float samples scaled to int16 units, shape (frames, channels)."""
-
-    samples: NDArray[np.float64]
-    rate: int
-
-
-def _parse_fmt(chunk: bytes) -> tuple[int, int, int, int]:
-    fmt_tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", chunk[:16])
-    if fmt_tag == 0xFFFE and len(chunk) >= 26:  # WAVE_FORMAT_EXTENSIBLE: real tag in the sub-format GUID
-        fmt_tag = struct.unpack("<H", chunk[24:26])[0]
-    return fmt_tag, channels, rate, bits
-
-
-def _decode(raw: bytes | memoryview, fmt_tag: int, bits: int, channels: int) -> NDArray[np.float64]:
-    width = bits // 8
-    usable = len(raw) - len(raw) % (width * channels)
-    raw = raw[:usable]
-    if fmt_tag == 3 and bits in (32, 64):
-        data = np.frombuffer(raw, dtype="<f4" if bits == 32 else "<f8").astype(np.float64) * 32768.0
-    elif fmt_tag == 1 and bits == 8:
-        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) * 256.0
-    elif fmt_tag == 1 and bits == 16:
-        data = np.frombuffer(raw, dtype="<i2").astype(np.float64)
-    elif fmt_tag == 1 and bits == 24:
-        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
-        val = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
-        data = (np.where(val >= 1 << 23, val - (1 << 24), val) / 256.0).astype(np.float64)
-    elif fmt_tag == 1 and bits == 32:
-        data = np.frombuffer(raw, dtype="<i4").astype(np.float64) / 65536.0
-    else:
-        raise ConfigError(
-            f"unsupported WAV encoding (format {fmt_tag}, {bits} bit)",
-            "convert it to 16-bit PCM, e.g. `sox in.wav -b 16 out.wav`",
-        )
-    return data.reshape(-1, channels)
-
-
-def read_wav(path: str | Path) -> WavData:
-    """Read a PCM (8/16/24/32-bit) or float WAV, including WAVE_FORMAT_EXTENSIBLE.
-
-    Why not the `wave` module: it rejects float and extensible files (Python 3.11), and streamed WAVs
-    (espeak-ng --stdout, arecord to a pipe) carry a bogus data size; here the size is clamped to the
-    bytes actually present.
-    """
-    (tag, channels, rate, bits), body = _wav_data(path)
-    return WavData(_decode(body, tag, bits, channels), rate)
-
-
-def read_mono16k(path: str | Path) -> NDArray[np.int16]:
-    """A WAV file as 16 kHz mono int16. A file already in that form is used as it lies in memory
-    (an hour is 115 MB; decoding it through float copies peaked at 1.3 GB); others are converted."""
-    (tag, channels, rate, bits), body = _wav_data(path)
-    if tag == 1 and bits == 16 and channels == 1 and rate == SAMPLE_RATE:
-        return np.frombuffer(body, dtype="<i2", count=len(body) // 2)
-    return to_mono16k(WavData(_decode(bytes(body), tag, bits, channels), rate))
-
-
-def _wav_data(path: str | Path) -> tuple[tuple[int, int, int, int], memoryview]:
-    """(format tag, channels, rate, bits) and the data chunk, without copying it."""
-    p = Path(path)
-    try:
-        blob = p.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {p}: {exc.strerror}", "check the path of the WAV file") from exc
-    if len(blob) < 12 or blob[:4] != b"RIFF" or blob[8:12] != b"WAVE":
-        raise ConfigError(f"{p} is not a WAV file", "give a .wav file (RIFF/WAVE)")
-    view = memoryview(blob)
-    fmt: tuple[int, int, int, int] | None = None
-    pos = 12
-    while pos + 8 <= len(blob):
-        cid, size = blob[pos : pos + 4], struct.unpack("<I", blob[pos + 4 : pos + 8])[0]
-        body = view[pos + 8 : pos + 8 + size]
-        if cid == b"fmt ":
-            fmt = _parse_fmt(bytes(body))
-        elif cid == b"data":
-            if fmt is None:
-                break
-            _, channels, rate, _ = fmt
-            if channels < 1 or rate < 1:
-                break
-            return fmt, body
-        pos += 8 + size + (size & 1)
-    raise ConfigError(f"{p} has no usable fmt/data chunks", "re-export the file as a 16-bit PCM WAV")
-
-
-def to_mono16k(wav: WavData, rate: int = SAMPLE_RATE) -> NDArray[np.int16]:
-    """Average the channels, resample to `rate`, and convert to int16."""
-    mono = wav.samples.mean(axis=1) if wav.samples.shape[1] > 1 else wav.samples[:, 0]
-    if wav.rate != rate:
-        return to_int16(resample(mono, wav.rate, rate))
-    rounded = np.rint(mono)  # already at the rate: no resampler copies (an hour of audio is 460 MB a copy)
-    np.clip(rounded, -32768, 32767, out=rounded)
-    return rounded.astype(np.int16)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -501,102 +397,6 @@ class SoundDeviceMicrophone:
             with contextlib.suppress(Exception):
                 stream.abort()
                 stream.close()
-
-
-class WavFileMicrophone:
-    """Replays a WAV file through the Microphone interface (tests, benchmarks, `--input-wav`).
-
-    Any rate and channel count is converted to 16 kHz mono int16 once, at start(). With
-    `realtime=True` blocks are paced by the wall clock, as a live microphone would deliver them;
-    otherwise read() returns them as fast as asked. `lead_silence_s`/`tail_silence_s` pad the file
-    (recognizers need trailing silence to close an utterance) and `noise_floor_dbfs` adds white noise
-    like a real microphone's self-noise (synthetic speech has exact digital silence, on which
-    PocketSphinx does badly — see docs/notes).
-    """
-
-    def __init__(
-        self,
-        path: str | Path,
-        realtime: bool = False,
-        *,
-        block_ms: int = DEFAULT_BLOCK_MS,
-        lead_silence_s: float = 0.0,
-        tail_silence_s: float = 0.0,
-        noise_floor_dbfs: float | None = None,
-        seed: int = 0,
-    ) -> None:
-        self.path = Path(path)
-        self.realtime = realtime
-        self.block_ms = block_ms
-        self.lead_silence_s = lead_silence_s
-        self.tail_silence_s = tail_silence_s
-        self.noise_floor_dbfs = noise_floor_dbfs
-        self.seed = seed
-        self._pcm = np.zeros(0, dtype=np.int16)
-        self._pos = 0
-        self._t0 = 0.0
-        self._level = _SILENCE_DBFS
-        self._started = False
-
-    @property
-    def level(self) -> float:
-        """RMS of the last block returned by read(), in dBFS."""
-        return self._level
-
-    @property
-    def ended(self) -> bool:
-        """True once every block of the file has been read."""
-        return self._started and self._pos >= self._pcm.size
-
-    @property
-    def backlog_s(self) -> float:
-        """Replayed in real time: how far reading has fallen behind the clock (else 0)."""
-        if not self.realtime or not self._started:
-            return 0.0
-        return max(0.0, time.monotonic() - self._t0 - self._pos / SAMPLE_RATE)
-
-    @property
-    def samples(self) -> NDArray[np.int16]:
-        """The whole converted signal (16 kHz mono int16), available after start()."""
-        return self._pcm
-
-    def start(self) -> None:
-        """Load, convert and pad the file."""
-        lead = np.zeros(int(self.lead_silence_s * SAMPLE_RATE), dtype=np.int16)
-        tail = np.zeros(int(self.tail_silence_s * SAMPLE_RATE), dtype=np.int16)
-        pcm = np.concatenate([lead, read_mono16k(self.path), tail])  # int16: an hour is 115 MB, not 4 copies of 460
-        if self.noise_floor_dbfs is not None:
-            sigma = 32768.0 * 10 ** (self.noise_floor_dbfs / 20.0)
-            pcm = to_int16(pcm + np.random.default_rng(self.seed).normal(0.0, sigma, pcm.size))
-        self._pcm = pcm
-        self._pos = 0
-        self._t0 = time.monotonic()
-        self._started = True
-
-    def read(self, timeout: float) -> bytes | None:
-        """Next block; None at the end of the file, or (realtime) if it is not due within `timeout`."""
-        if not self._started:
-            raise DeviceError("the WAV microphone is not started", "call start() before read()")
-        if self._pos >= self._pcm.size:
-            return None
-        want = SAMPLE_RATE * self.block_ms // 1000
-        if self.realtime:
-            due = self._t0 + (self._pos + want) / SAMPLE_RATE
-            wait = due - time.monotonic()
-            if wait > timeout:
-                time.sleep(max(0.0, timeout))
-                return None
-            if wait > 0:
-                time.sleep(wait)
-        block = self._pcm[self._pos : self._pos + want]
-        self._pos += block.size
-        self._level = rms_dbfs(block)
-        return block.astype("<i2").tobytes()
-
-    def stop(self) -> None:
-        """Forget the loaded audio."""
-        self._pcm = np.zeros(0, dtype=np.int16)
-        self._pos = 0
 
 
 # --------------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .asr.base import SAMPLE_RATE, Hypothesis, Recognizer
-from .audio import Microphone, WavFileMicrophone
+from .audio import Microphone
+from .wavfile import WavFileMicrophone
 from .intents import IntentSet
 
 BYTES_PER_SECOND = SAMPLE_RATE * 2

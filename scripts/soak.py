@@ -187,7 +187,7 @@ class EveningMicrophone:
         return np.clip(self.noise.normal(0, sigma, int(seconds * RATE)), -32768, 32767).astype(np.int16)
 
     def _segments(self) -> Iterator[tuple[str, NDArray[np.int16], Command | None]]:
-        from assistant.audio import read_mono16k
+        from assistant.wavfile import read_mono16k
 
         playlist: list[tuple[str, Path]] = []
         while True:

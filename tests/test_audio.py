@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from assistant import audio
+from assistant import audio, wavfile
 from assistant.errors import ConfigError, DeviceError
 
 try:
@@ -102,7 +102,7 @@ def test_wav_microphone_converts_44k_stereo_to_16k_mono(tmp_path: Path) -> None:
     right = _tone(440, 44100, 1.5, 0.4)
     path = tmp_path / "stereo44.wav"
     _write_pcm16(path, np.stack([left, right], axis=1), 44100)
-    mic = audio.WavFileMicrophone(path)
+    mic = wavfile.WavFileMicrophone(path)
     mic.start()
     first = mic.read(timeout=0.1)
     assert first is not None and len(first) == 320 * 2  # 20 ms of 16 kHz int16
@@ -116,13 +116,30 @@ def test_wav_microphone_converts_44k_stereo_to_16k_mono(tmp_path: Path) -> None:
 def test_wav_microphone_reads_float_wav_and_pads(tmp_path: Path) -> None:
     path = tmp_path / "float48.wav"
     _write_float32(path, _tone(1000, 48000, 0.5, 0.25)[:, None], 48000)
-    mic = audio.WavFileMicrophone(path, lead_silence_s=0.2, tail_silence_s=0.3, noise_floor_dbfs=-66)
+    mic = wavfile.WavFileMicrophone(path, lead_silence_s=0.2, tail_silence_s=0.3, noise_floor_dbfs=-66)
     mic.start()
     pcm = _read_all(mic)
     assert abs(pcm.size - int(16000 * 1.0)) <= 320
     lead = pcm[: 16000 // 5 - 100]
     assert -70 < audio.rms_dbfs(lead) < -62  # the noise floor, not digital silence
     assert abs(_peak_hz(pcm[3200:11200], 16000) - 1000) < 2
+
+
+def test_wav_microphone_streams_a_16k_file_with_padding_and_noise_as_if_held_whole(tmp_path: Path) -> None:
+    # A file in hearth's own format is read block by block from disk (an hour costs no memory); what
+    # comes out must be what padding and noising the whole signal at once gives, sample for sample.
+    path = tmp_path / "speech16k.wav"
+    signal = _tone(250, 16000, 0.737, 0.3) * 0.8 + _tone(1900, 16000, 0.737, 0.1)
+    _write_pcm16(path, signal[:, None], 16000)
+    mic = wavfile.WavFileMicrophone(path, lead_silence_s=0.13, tail_silence_s=0.21, noise_floor_dbfs=-60, seed=5)
+    mic.start()
+    streamed = _read_all(mic)
+    padded = np.concatenate([np.zeros(2080), wavfile.read_mono16k(path), np.zeros(3360)])
+    noise = np.random.default_rng(5).normal(0.0, 32768.0 * 10 ** (-60 / 20), padded.size)
+    assert np.array_equal(streamed, audio.to_int16(padded + noise))
+    assert mic.ended and mic.read(timeout=0.0) is None
+    mic.start()  # a second start replays the file from its beginning
+    assert np.array_equal(_read_all(mic), streamed)
 
 
 def test_wav_with_streaming_header_is_clamped(tmp_path: Path) -> None:
@@ -132,7 +149,7 @@ def test_wav_with_streaming_header_is_clamped(tmp_path: Path) -> None:
     blob = b"RIFF\xff\xff\xff\x7fWAVEfmt " + struct.pack("<I", 16) + fmt + b"data\x00\xf0\xff\x7f" + samples
     path = tmp_path / "stream.wav"
     path.write_bytes(blob)
-    wav = audio.read_wav(path)
+    wav = wavfile.read_wav(path)
     assert wav.rate == 22050 and wav.samples.shape == (len(samples) // 2, 1)
 
 
@@ -140,15 +157,15 @@ def test_not_a_wav_is_a_config_error(tmp_path: Path) -> None:
     bad = tmp_path / "x.wav"
     bad.write_bytes(b"hello")
     with pytest.raises(ConfigError):
-        audio.WavFileMicrophone(bad).start()
+        wavfile.WavFileMicrophone(bad).start()
     with pytest.raises(ConfigError):
-        audio.read_wav(tmp_path / "missing.wav")
+        wavfile.read_wav(tmp_path / "missing.wav")
 
 
 def test_realtime_wav_microphone_paces_blocks(tmp_path: Path) -> None:
     path = tmp_path / "t.wav"
     _write_pcm16(path, _tone(300, 16000, 0.2)[:, None], 16000)
-    mic = audio.WavFileMicrophone(path, realtime=True)
+    mic = wavfile.WavFileMicrophone(path, realtime=True)
     mic.start()
     assert mic.read(timeout=0.0) is None  # the first block is not due yet
     assert mic.read(timeout=1.0) is not None

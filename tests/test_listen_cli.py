@@ -110,7 +110,7 @@ def test_synthesized_dinner_conversation_triggers_nothing(tmp_path: Path) -> Non
 
 @pytest.mark.skipif(not (SHARED / "librispeech").is_dir(), reason="../shared/speech/librispeech is not here (real read speech)")
 def test_real_read_speech_triggers_nothing(tmp_path: Path) -> None:
-    from assistant.audio import read_mono16k
+    from assistant.wavfile import read_mono16k
 
     clips = sorted((SHARED / "librispeech").glob("*.wav"))[:24]  # about five minutes of real voices
     audio = np.concatenate([read_mono16k(clip) for clip in clips])

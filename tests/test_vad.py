@@ -29,7 +29,7 @@ def espeak(text: str, voice: str) -> np.ndarray:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "out.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(out), text], check=True, capture_output=True)
-        from assistant.audio import read_mono16k
+        from assistant.wavfile import read_mono16k
 
         audio = read_mono16k(out).astype(np.float32) / 32768.0
     loud = np.nonzero(np.abs(audio) > 0.01)[0]

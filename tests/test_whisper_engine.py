@@ -64,7 +64,7 @@ def espeak(text: str, voice: str = "en-us", speed: int = 150) -> np.ndarray:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "out.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True, capture_output=True)
-        from assistant.audio import read_mono16k
+        from assistant.wavfile import read_mono16k
 
         return read_mono16k(out).astype(np.float32) / 32768.0
 

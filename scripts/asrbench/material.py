@@ -189,7 +189,7 @@ def _resampled(path: Path) -> Audio:
     import sys
 
     sys.path.insert(0, str(REPO))
-    from assistant.audio import read_mono16k
+    from assistant.wavfile import read_mono16k
 
     return read_mono16k(path).astype(np.float32) / 32768.0
 
