@@ -7,15 +7,14 @@ decoder of tiny.en is small (4 layers, 384 wide), so running it here with a cach
 than that, while CTranslate2 keeps doing the expensive part, the audio encoder.
 
 The weights are read from CTranslate2's model.bin (a documented layout: a header, then named
-arrays), only the decoder's, as float32.
+arrays), only the decoder's, as float32; the projection onto the vocabulary that ends each step
+runs in onnxruntime (projection.py).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import struct
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ModelError
+from .projection import Projection
 
 Array = NDArray[np.float32]
 _DTYPES = (np.float32, np.int8, np.int16, np.int32, np.float16)
@@ -107,21 +107,15 @@ class WhisperDecoder:
 
     def __init__(self, model_bin: Path) -> None:
         raw = read_variables(model_bin, "decoder/")
-        weights = {name[len("decoder/"):]: np.asarray(value, dtype=np.float32) for name, value in raw.items() if value.ndim}
+        weights = {name[len("decoder/"):]: np.asarray(value, dtype=np.float32) for name, value in raw.items() if value.ndim and "embeddings/weight" not in name}
         self.heads = int(raw["decoder/num_heads"])
-        self.embedding = weights["embeddings/weight"]
-        self.output = self.embedding.T  # a view: BLAS reads it transposed, no 80 MB copy
-        # The projection onto all 51864 tokens ends every step and is most of a decision's time.
-        # It is split by token ranges over the cores, one single-threaded BLAS call per range in
-        # a thread of its own (numpy lets go of the GIL). Not OpenBLAS's own threads: those spin
-        # while they wait and, on a busy machine, fight everything else (measured: the Whisper
-        # tests under two pytest workers took 102 s with them against 38 s without).
-        parts = min(2, os.cpu_count() or 1)
-        bounds = np.linspace(0, self.vocabulary_size, parts + 1).astype(int)
-        self._ranges = [self.embedding[a:b].T for a, b in zip(bounds, bounds[1:])]
-        self._pool = ThreadPoolExecutor(max_workers=parts, thread_name_prefix="hearth-projection") if parts > 1 else None
+        # Token embeddings are looked up a few rows a step: kept as stored (float16 in the known
+        # conversions, 40 MB), while the projection onto the vocabulary, which ends every step and
+        # used to be most of a decision's time, runs on its own float32 copy in onnxruntime.
+        self._embedding = raw["decoder/embeddings/weight"]
+        self._project = Projection(np.asarray(self._embedding, dtype=np.float32))
         self.positions = weights["position_encodings/encodings"]
-        self.width = self.embedding.shape[1]
+        self.width = int(self._embedding.shape[1])
         self.head_width = self.width // self.heads
         self.final_norm = (weights["layer_norm/gamma"], weights["layer_norm/beta"])
         self.layers = []
@@ -134,7 +128,7 @@ class WhisperDecoder:
 
     @property
     def vocabulary_size(self) -> int:
-        return int(self.embedding.shape[0])
+        return int(self._embedding.shape[0])
 
     def audio_keys(self, encoded: Array) -> Cache:
         """Each layer's cross-attention keys and values for one encoded segment, computed once."""
@@ -148,17 +142,11 @@ class WhisperDecoder:
             result.append((np.ascontiguousarray(keys), np.ascontiguousarray(values)))
         return result
 
-    def _project(self, x: Array) -> Array:
-        """Logits over the whole vocabulary for hidden states `x` [..., width]."""
-        if self._pool is None:
-            return _matmul(x, self.output)
-        return np.concatenate(list(self._pool.map(_matmul, [x] * len(self._ranges), self._ranges)), axis=-1)
-
     def forward(self, tokens: NDArray[np.int64], position: int, audio: Cache, cache: Cache | None) -> tuple[Array, Cache]:
         """Log-probabilities after each of `tokens` ([beams, steps]) placed at `position`, and the
         extended self-attention cache. `cache` rows belong to the same beams as `tokens`."""
         beams, steps = tokens.shape
-        x = self.embedding[tokens] + self.positions[position : position + steps][None]
+        x = self._embedding[tokens].astype(np.float32) + self.positions[position : position + steps][None]
         scale = np.float32(1.0 / math.sqrt(self.head_width))
         new_cache: Cache = []
 
@@ -189,14 +177,7 @@ class WhisperDecoder:
             inner = h @ layer.ffn_in[0] + layer.ffn_in[1]
             inner = 0.5 * inner * (1.0 + _erf(inner * np.float32(0.7071067811865476)))
             x = x + inner @ layer.ffn_out[0] + layer.ffn_out[1]
-        logits = self._project(_layer_norm(x, *self.final_norm))
-        peak = logits.max(-1, keepdims=True)
-        log_total = np.log(np.exp(logits - peak).sum(-1, keepdims=True)) + peak
-        return np.asarray(logits - log_total, dtype=np.float32), new_cache
-
-
-def _matmul(x: Array, weights: Array) -> Array:
-    return np.asarray(x @ weights, dtype=np.float32)
+        return self._project(_layer_norm(x, *self.final_norm)), new_cache
 
 
 def select(cache: Cache, rows: NDArray[np.int64]) -> Cache:
