@@ -107,13 +107,14 @@ class WhisperDecoder:
 
     def __init__(self, model_bin: Path) -> None:
         raw = read_variables(model_bin, "decoder/")
-        weights = {name[len("decoder/"):]: np.asarray(value, dtype=np.float32) for name, value in raw.items() if value.ndim and "embeddings/weight" not in name}
-        self.heads = int(raw["decoder/num_heads"])
         # Token embeddings are looked up a few rows a step: kept as stored (float16 in the known
         # conversions, 40 MB), while the projection onto the vocabulary, which ends every step and
-        # used to be most of a decision's time, runs on its own float32 copy in onnxruntime.
+        # used to be most of a decision's time, runs on its own float32 copy in onnxruntime. Built
+        # first, while the process is small: onnxruntime copies and repacks the 80 MB matrix once.
         self._embedding = raw["decoder/embeddings/weight"]
         self._project = Projection(np.asarray(self._embedding, dtype=np.float32))
+        weights = {name[len("decoder/"):]: np.asarray(value, dtype=np.float32) for name, value in raw.items() if value.ndim and "embeddings/weight" not in name}
+        self.heads = int(raw["decoder/num_heads"])
         self.positions = weights["position_encodings/encodings"]
         self.width = int(self._embedding.shape[1])
         self.head_width = self.width // self.heads

@@ -54,13 +54,13 @@ class WhisperRuntime:
         except ImportError as error:
             raise ModelError(f"the Whisper runtime cannot be imported ({error})", RUNTIME_FIX) from error
         self._ctranslate2 = ctranslate2
+        self.decoder = WhisperDecoder(model.path / "model.bin")  # first: the peak of its loading comes while the process is small
         try:
             self.encoder: Any = ctranslate2.models.Whisper(str(model.path), device="cpu", compute_type="int8", intra_threads=threads)
             self.tokenizer: Any = tokenizers.Tokenizer.from_file(str(model.path / "tokenizer.json"))
             config = json.loads((model.path / "config.json").read_text(encoding="utf-8"))
         except (RuntimeError, ValueError, OSError, json.JSONDecodeError) as error:
             raise ModelError(f"the Whisper model in {model.path} cannot be loaded ({error})", DOWNLOAD_FIX) from error
-        self.decoder = WhisperDecoder(model.path / "model.bin")
         self.model = model
         self.end_of_text = self._special("<|endoftext|>")
         self.prompt = (self._special("<|startoftranscript|>"), self._special("<|notimestamps|>"))
