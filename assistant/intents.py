@@ -120,7 +120,7 @@ class IntentSet:
                     builder.arc(bare, None, entry)
                 for template in intent.templates:
                     builder.arc(builder.template(template, entry), None, builder.final)
-            cached = self._grammars[context] = Grammar(context, builder.finish(), self.fillers, self._outside(context))
+            cached = self._grammars[context] = Grammar(context, builder.finish(), self.fillers, self._outside(context), tuple(self.wake_name.split()))
         return cached
 
     def _outside(self, context: str) -> WordGraph | None:

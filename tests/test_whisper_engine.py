@@ -276,3 +276,29 @@ def test_an_addressed_command_of_another_context_is_heard_as_not_live(runtime: W
     assert [(d.intent, d.live) for d in items[0]] == [("next", False)]
     assert items[1] == []
     assert [(d.intent, d.live) for d in items[2]] == [("start", True)]
+
+
+def test_a_sentence_that_begins_like_a_command_is_conversation(runtime: WhisperRuntime, hearth: IntentSet) -> None:
+    """At the table, "what can we do about the car?" is not a request for the list of exercises,
+    though its first words are that command, live without the wake name while a prompt waits (each
+    of these sentences was heard as its command before the rule). The command alone is still heard
+    at once, and so is one addressed by name with words after it."""
+    wake = hearth.wake_name
+    sentences = [espeak("What can we do about the car?", "en+f3"), espeak("Ready for the next question at trivia night?"),
+                 espeak("Give us two more minutes of sun, then we go.", "en+m3")]
+    commands = [espeak("what can we do"), espeak(f"{wake}, repeat the question please")]
+    pcm, spans = stream(sentences + commands, None, seed=4)
+    items = per_item(detect(runtime, hearth, "prompt", pcm), spans)
+    assert items[:3] == [[], [], []]
+    assert [[d.intent for d in item] for item in items[3:]] == [["list_exercises"], ["repeat"]]
+
+
+def test_says_more_counts_the_words_around_a_phrase_but_not_fillers() -> None:
+    from assistant.asr.whisper_engine import says_more
+
+    command = "what can we do".split()
+    assert says_more("what can we do about the car".split(), command, 2)
+    assert not says_more("so what can we do".split(), command, 2)  # one word more: still a command
+    assert not says_more("um what can we do now please".split(), command, 2, frozenset({"um", "now", "please"}))
+    assert not says_more("what can I do about the car".split(), command, 2)  # not word for word: other rules decide
+    assert not says_more([], [], 2)

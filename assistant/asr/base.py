@@ -40,12 +40,14 @@ class Grammar:
     (constrained decoding), its JSGF (PocketSphinx), or its phrase list when it is small (Vosk).
     `fillers` are words a free transcript may contain around a command ("um", "please").
     `outside` holds the commands of other contexts, always addressed with the wake name: an engine
-    that hears one of them exactly (never by forcing a fit) reports it as not live."""
+    that hears one of them exactly (never by forcing a fit) reports it as not live. `wake_name`
+    tells an addressed phrase from a bare one."""
 
     context: str
     graph: WordGraph
     fillers: frozenset[str] = frozenset()
     outside: WordGraph | None = None
+    wake_name: tuple[str, ...] = ()  # how an addressed phrase begins ("juniper")
 
     @cached_property
     def jsgf(self) -> str:

@@ -130,6 +130,10 @@ class WhisperSettings:
     # A grammar phrase that shares too few words with what the model freely heard is not accepted
     # (word edit distance per phrase word).
     max_word_distance: float = 1.5
+    # In a quiet room, where the free transcript can be trusted, a bare phrase (no wake name) that
+    # it holds word for word among this many more words is part of a sentence, not said to hearth
+    # (0: no such check). Addressed phrases are exempt: "juniper, pause for a sec" is for hearth.
+    max_extra_words: int = 2
     # However it compares with the free transcript, a phrase the model itself finds this unlikely
     # (mean log-probability per token; -3 is under 5% a token) is not what was said. On the tuning
     # evidence no right command scored below -2.6; a LibriSpeech sentence forced into "let's start
@@ -156,6 +160,16 @@ class Evidence:
     phrase: str | None  # the grammar phrase the decision was about (accepted or not)
     accepted: bool
     compute_s: float
+
+
+def says_more(heard: list[str], phrase: list[str], extra: int, fillers: frozenset[str] = frozenset()) -> bool:
+    """The free transcript holds the phrase word for word, with at least `extra` words around it
+    that are not fillers: "what can we do about the car" is a sentence that begins like a command."""
+    n = len(phrase)
+    for i in range(len(heard) - n + 1):
+        if n and heard[i : i + n] == phrase:
+            return sum(word not in fillers for word in heard[:i] + heard[i + n :]) >= extra
+    return False
 
 
 def word_distance(heard: list[str], phrase: list[str]) -> float:
@@ -242,11 +256,15 @@ class WhisperRecognizer:
             best = constrained(runtime.decoder, keys, start, graph, settings.beam_width, settings.length_bonus)
         best_words = normalize(runtime.text_of(best.tokens)) if best is not None else []
         distance = word_distance(free_words, best_words) if best is not None else 1.0
-        margins = settings.noisy_margins if segment.above_floor_db < settings.noisy_below_db else settings.margins
+        noisy = segment.above_floor_db < settings.noisy_below_db
+        margins = settings.noisy_margins if noisy else settings.margins
         margin = margins.get(grammar.context, settings.default_margin)
         accepted = phrase
         close = best is not None and best.mean_logprob >= free.mean_logprob - margin and distance <= settings.max_word_distance
-        if phrase is None and close and grammar.graph.accepts(best_words):
+        wake = list(grammar.wake_name)
+        bare = not wake or best_words[: len(wake)] != wake
+        part_of_more = bool(settings.max_extra_words) and bare and not noisy and free.finished and says_more(free_words, best_words, settings.max_extra_words, grammar.fillers)
+        if phrase is None and close and not part_of_more and grammar.graph.accepts(best_words):
             accepted = " ".join(best_words)
         if start.no_speech > settings.max_no_speech:
             accepted = None
