@@ -40,7 +40,7 @@ PLAYBACK_TAIL_S = 0.15
 
 SPEAKER_FIX = "connect speakers or headphones or pick one with --output-device; `hearth devices` lists them"
 
-_SILENCE_DBFS = -120.0
+SILENCE_DBFS = -120.0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -55,11 +55,11 @@ def rms_dbfs(samples: NDArray[np.int16] | bytes) -> float:
     """
     data = np.frombuffer(samples, dtype="<i2") if isinstance(samples, bytes) else samples
     if data.size == 0:
-        return _SILENCE_DBFS
+        return SILENCE_DBFS
     rms = float(np.sqrt(np.mean(np.square(data.astype(np.float64)))))
     if rms <= 0.0:
-        return _SILENCE_DBFS
-    return max(_SILENCE_DBFS, 20.0 * math.log10(rms / 32768.0))
+        return SILENCE_DBFS
+    return max(SILENCE_DBFS, 20.0 * math.log10(rms / 32768.0))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ class SoundDeviceMicrophone:
         self._channels = 1
         self._resampler: Resampler | None = None
         self._pending = np.zeros(0, dtype=np.int16)
-        self._level = _SILENCE_DBFS
+        self._level = SILENCE_DBFS
         self._last_data = 0.0
         self._stopping = False
         self._finished = threading.Event()

@@ -24,10 +24,9 @@ from typing import BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
-from assistant.audio import DEFAULT_BLOCK_MS, SAMPLE_RATE, rms_dbfs, resample, to_int16
+from assistant.audio import DEFAULT_BLOCK_MS, SAMPLE_RATE, SILENCE_DBFS, resample, rms_dbfs, to_int16
 from assistant.errors import ConfigError, DeviceError
 
-_SILENCE_DBFS = -120.0
 _HEARTH_FORMAT = (1, 1, SAMPLE_RATE, 16)  # PCM, mono, 16 kHz, 16-bit
 
 
@@ -127,6 +126,10 @@ def read_mono16k(path: str | Path) -> NDArray[np.int16]:
     fmt, body = _read_whole(path)
     if fmt == _HEARTH_FORMAT:
         return np.frombuffer(body, dtype="<i2", count=len(body) // 2)
+    return _converted(fmt, body)
+
+
+def _converted(fmt: tuple[int, int, int, int], body: bytes) -> NDArray[np.int16]:
     tag, channels, rate, bits = fmt
     return to_mono16k(WavData(_decode(body, tag, bits, channels), rate))
 
@@ -172,10 +175,10 @@ class WavFileMicrophone:
         self._file: BinaryIO | None = None  # streamed: the file is in hearth's format
         self._converted = np.zeros(0, dtype=np.int16)  # otherwise: the whole file, converted
         self._lead = self._signal = self._total = 0  # in samples
-        self._rng: np.random.Generator | None = None
+        self._noise: tuple[np.random.Generator, float] | None = None  # generator and sigma of the floor
         self._pos = 0
         self._t0 = 0.0
-        self._level = _SILENCE_DBFS
+        self._level = SILENCE_DBFS
         self._started = False
 
     @property
@@ -205,8 +208,7 @@ class WavFileMicrophone:
             if layout.fmt == _HEARTH_FORMAT:
                 self._file, self._signal = f, layout.size // 2
             else:
-                tag, channels, rate, bits = layout.fmt
-                self._converted = to_mono16k(WavData(_decode(f.read(layout.size), tag, bits, channels), rate))
+                self._converted = _converted(layout.fmt, f.read(layout.size))
                 self._signal = self._converted.size
                 f.close()
         except BaseException:
@@ -214,7 +216,9 @@ class WavFileMicrophone:
             raise
         self._lead = int(self.lead_silence_s * SAMPLE_RATE)
         self._total = self._lead + self._signal + int(self.tail_silence_s * SAMPLE_RATE)
-        self._rng = None if self.noise_floor_dbfs is None else np.random.default_rng(self.seed)
+        self._noise = None
+        if self.noise_floor_dbfs is not None:
+            self._noise = (np.random.default_rng(self.seed), 32768.0 * 10 ** (self.noise_floor_dbfs / 20.0))
         self._pos = 0
         self._t0 = time.monotonic()
         self._started = True
@@ -252,9 +256,9 @@ class WavFileMicrophone:
                 block[lo : lo + got.size] = got
             else:
                 block[lo:hi] = self._converted[start : start + hi - lo]
-        if self._rng is not None and self.noise_floor_dbfs is not None:
-            sigma = 32768.0 * 10 ** (self.noise_floor_dbfs / 20.0)
-            block = to_int16(block + self._rng.normal(0.0, sigma, n))
+        if self._noise is not None:
+            rng, sigma = self._noise
+            block = to_int16(block + rng.normal(0.0, sigma, n))
         return block
 
     def _close(self) -> None:
