@@ -163,8 +163,8 @@ class Pyttsx3Synthesizer:
             # Always set all three: the engine outlives synthesizers and keeps the previous values.
             if self.voice:
                 self._engine.setProperty("voice", self.voice)
-            espeak_rate = round(rate * ESPEAK_RATE_PER_WPM) if self._espeak else rate
-            self._engine.setProperty("rate", espeak_rate)
+            self._rate = round(rate * ESPEAK_RATE_PER_WPM) if self._espeak else rate
+            self._engine.setProperty("rate", self._rate)
             self._engine.setProperty("volume", 1.0)
         except Exception as exc:  # noqa: BLE001
             self.close()
@@ -191,6 +191,9 @@ class Pyttsx3Synthesizer:
             self._count += 1
             path = self._folder / f"{self._count}.wav"
             self._done.clear()
+            # Again with every piece: once in CI a whole prompt came out at espeak's default pace
+            # (179 words a minute), as if the rate set at start had been lost in the driver's queue.
+            self._engine.setProperty("rate", self._rate)
             self._engine.save_to_file(text, str(path))
             self._engine.runAndWait()  # may return early; completion comes from the event
             if not self._done.wait(self.piece_timeout_s + len(text) * 0.1):
