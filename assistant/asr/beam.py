@@ -8,6 +8,9 @@ scores about the same either way. That comparison is the rejection rule (whisper
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,10 +74,10 @@ class _Beam:
     state: State
 
 
-def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: TokenGraph, width: int, length_bonus: float | None = None) -> Decoded | None:
+def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: TokenGraph, width: int, length_bonus: float | None = None, stop: threading.Event | None = None) -> Decoded | None:
     """The best phrase of the grammar for this audio (beam search over allowed tokens only); None
-    when no phrase could be finished. Finished phrases are ranked by their mean log-probability
-    per token, or, with a `length_bonus`, by their total plus that bonus per token (a word
+    when no phrase could be finished, or once `stop` is set (the answer is no longer wanted).
+    Finished phrases are ranked by their mean log-probability per token, or, with a `length_bonus`, by their total plus that bonus per token (a word
     insertion bonus, as classic decoders have): in noise the last words of a command are the least
     certain, and a plain mean would rather drop them than hear them."""
     beams = [_Beam(0.0, (), graph.start)]
@@ -87,6 +90,8 @@ def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: Toke
         return total / length if length_bonus is None else total + length_bonus * length
 
     for depth in range(min(graph.longest_tokens, decoder.max_tokens - position - 1)):
+        if stop is not None and stop.is_set():
+            return None
         # The first tokens carry the least evidence (a name like "juniper" starts with a token the
         # model finds unlikely on its own), so the first few steps keep three times as many beams.
         keep = width * 3 if depth < 3 else width
@@ -121,3 +126,26 @@ def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: Toke
     if not finished:
         return None
     return max(finished, key=lambda d: rank(d.mean_logprob * len(d.tokens), len(d.tokens)))
+
+
+class Search:
+    """The constrained search, started on another core while the free transcript is written.
+
+    Most decisions in a quiet room need only the free transcript (it is already a command), but in
+    noise both are needed, one after the other, and a long command then took longer to decode than
+    the pause that ends it. Run side by side they take about as long as the longer of the two. The
+    decoder keeps no state between calls, so the two threads share it safely; one worker runs the
+    searches one at a time. Without a `pool` (a single core) the search runs only when asked for.
+    """
+
+    def __init__(self, run: Callable[[threading.Event], Decoded | None], pool: ThreadPoolExecutor | None) -> None:
+        self._run = run
+        self._stop = threading.Event()
+        self._future: Future[Decoded | None] | None = pool.submit(run, self._stop) if pool is not None else None
+
+    def result(self) -> Decoded | None:
+        return self._run(self._stop) if self._future is None else self._future.result()
+
+    def cancel(self) -> None:
+        """Not wanted after all: the search stops at its next step."""
+        self._stop.set()

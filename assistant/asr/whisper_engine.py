@@ -22,8 +22,10 @@ stored. What comes out is only ever a phrase of the live grammar.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +35,7 @@ from numpy.typing import NDArray
 from ..errors import ModelError
 from ..templates import normalize
 from .base import SAMPLE_RATE, Grammar, Hypothesis
-from .beam import Decoded, begin, constrained, greedy
+from .beam import Decoded, Search, begin, constrained, greedy
 from .endpoint import Decision, Endpointer
 from .features import log_mel
 from .token_graph import TokenGraph
@@ -71,6 +73,8 @@ class WhisperRuntime:
         self.free_tokens = allowed
         self._spellings: dict[str, tuple[int, ...]] = {}
         self.sentence_ends = frozenset(t for mark in (".", "?", "!") for t in self.encode_text(mark)[:1])
+        # The constrained search runs beside the free transcript where there is a core for it (beam.Search).
+        self.search_pool = ThreadPoolExecutor(1, thread_name_prefix="hearth-search") if (os.cpu_count() or 1) >= 2 else None
         _one_blas_thread()
 
     def _special(self, name: str) -> int:
@@ -242,18 +246,26 @@ class WhisperRecognizer:
         keys = runtime.decoder.audio_keys(runtime.encode_audio(audio))
         start = begin(runtime.decoder, keys, runtime.prompt, runtime.no_speech)
         graph = self._token_graph(grammar)
-        free = greedy(runtime.decoder, keys, start, runtime.free_tokens, runtime.end_of_text, graph.longest_tokens + 8, runtime.sentence_ends)
+        search = Search(lambda stop: constrained(runtime.decoder, keys, start, graph, settings.beam_width, settings.length_bonus, stop), runtime.search_pool)
+        try:
+            free = greedy(runtime.decoder, keys, start, runtime.free_tokens, runtime.end_of_text, graph.longest_tokens + 8, runtime.sentence_ends)
+        except BaseException:
+            search.cancel()
+            raise
         free_words = normalize(runtime.text_of(free.tokens))
         phrase = grammar.parse(free_words) if free.finished else None
         if phrase is None and free.finished and start.no_speech <= settings.max_no_speech:
             elsewhere = grammar.parse_outside(free_words)  # said to hearth exactly, but not live now
             if elsewhere is not None:
+                search.cancel()
                 compute = time.perf_counter() - clock
                 confidence = round(float(np.exp(free.mean_logprob)), 3)
                 return Decision(Hypothesis(elsewhere, confidence, segment.start_s, segment.end_s, live=False), False, compute)
         best: Decoded | None = None
         if phrase is None or self.measure_both:
-            best = constrained(runtime.decoder, keys, start, graph, settings.beam_width, settings.length_bonus)
+            best = search.result()
+        else:
+            search.cancel()
         best_words = normalize(runtime.text_of(best.tokens)) if best is not None else []
         distance = word_distance(free_words, best_words) if best is not None else 1.0
         noisy = segment.above_floor_db < settings.noisy_below_db
