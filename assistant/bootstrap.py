@@ -19,7 +19,8 @@ from typing import TextIO
 
 from . import engine
 from .asr.base import Recognizer
-from .audio import Microphone, SoundDeviceMicrophone
+from .audio import Microphone
+from .microphone import SoundDeviceMicrophone
 from .wavfile import WavFileMicrophone
 from .chimes import ChimePlayer
 from .clock import Clock, FakeClock, RealClock

@@ -109,7 +109,8 @@ def _guarded(name: str, needed: bool, body: Callable[[], Check]) -> Check:
 
 def _check_microphone() -> Check:
     def body() -> Check:
-        from .audio import SoundDeviceMicrophone, list_devices
+        from .audio import list_devices
+        from .microphone import SoundDeviceMicrophone
 
         inputs, _ = list_devices()
         if not inputs:

@@ -24,7 +24,8 @@ from typing import BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
-from assistant.audio import DEFAULT_BLOCK_MS, SAMPLE_RATE, SILENCE_DBFS, resample, rms_dbfs, to_int16
+from assistant.audio import DEFAULT_BLOCK_MS, SAMPLE_RATE, SILENCE_DBFS, rms_dbfs
+from assistant.resample import resample, to_int16
 from assistant.errors import ConfigError, DeviceError
 
 _HEARTH_FORMAT = (1, 1, SAMPLE_RATE, 16)  # PCM, mono, 16 kHz, 16-bit

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from assistant.audio import resample
+from assistant.resample import resample
 from assistant.chimes import render
 from assistant.speech.espeak import synthesize_to_array
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from assistant import audio, wavfile
+from assistant import audio, microphone, resample, wavfile
 from assistant.errors import ConfigError, DeviceError
 
 try:
@@ -66,7 +66,7 @@ def test_rms_dbfs() -> None:
 
 @pytest.mark.parametrize("in_rate", [8000, 22050, 44100, 48000])
 def test_resampler_keeps_tone_frequency_and_level(in_rate: int) -> None:
-    y = audio.resample(_tone(1000, in_rate, 1.0) * 32768, in_rate)
+    y = resample.resample(_tone(1000, in_rate, 1.0) * 32768, in_rate)
     assert abs(y.size - 16000) <= 1
     assert abs(_peak_hz(y, 16000) - 1000) < 2
     mid = y[2000:-2000]
@@ -75,14 +75,14 @@ def test_resampler_keeps_tone_frequency_and_level(in_rate: int) -> None:
 
 def test_resampler_rejects_what_would_alias() -> None:
     # 12 kHz cannot exist at 16 kHz; naive decimation would fold it to 4 kHz at full level.
-    y = audio.resample(_tone(12000, 48000, 1.0) * 32768, 48000)
+    y = resample.resample(_tone(12000, 48000, 1.0) * 32768, 48000)
     assert 20 * np.log10(np.sqrt(np.mean(y[2000:-2000] ** 2)) / 32768 + 1e-12) < -80
 
 
 def test_streaming_in_blocks_equals_one_shot() -> None:
     x = np.random.default_rng(3).standard_normal(44100) * 3000
-    whole = audio.resample(x, 44100)
-    r = audio.Resampler(44100)
+    whole = resample.resample(x, 44100)
+    r = resample.Resampler(44100)
     parts = [r.process(x[i : i + 441]) for i in range(0, x.size, 441)]
     streamed = np.concatenate([*parts, r.flush()])
     assert streamed.size == whole.size
@@ -91,7 +91,7 @@ def test_streaming_in_blocks_equals_one_shot() -> None:
 
 def test_bad_rates_are_config_errors() -> None:
     with pytest.raises(ConfigError):
-        audio.Resampler(0, 16000)
+        resample.Resampler(0, 16000)
 
 
 # ---- WAV files ---------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def test_wav_microphone_streams_a_16k_file_with_padding_and_noise_as_if_held_who
     streamed = _read_all(mic)
     padded = np.concatenate([np.zeros(2080), wavfile.read_mono16k(path), np.zeros(3360)])
     noise = np.random.default_rng(5).normal(0.0, 32768.0 * 10 ** (-60 / 20), padded.size)
-    assert np.array_equal(streamed, audio.to_int16(padded + noise))
+    assert np.array_equal(streamed, resample.to_int16(padded + noise))
     assert mic.ended and mic.read(timeout=0.0) is None
     mic.start()  # a second start replays the file from its beginning
     assert np.array_equal(_read_all(mic), streamed)
@@ -175,7 +175,7 @@ def test_realtime_wav_microphone_paces_blocks(tmp_path: Path) -> None:
 
 
 def test_missing_input_device_is_a_device_error_with_fix() -> None:
-    mic = audio.SoundDeviceMicrophone(device="no-such-device-anywhere")
+    mic = microphone.SoundDeviceMicrophone(device="no-such-device-anywhere")
     with pytest.raises(DeviceError) as info:
         mic.start()
     assert "--input-device" in info.value.fix and "--text" in info.value.fix
@@ -184,7 +184,7 @@ def test_missing_input_device_is_a_device_error_with_fix() -> None:
 
 def test_read_before_start_is_an_error() -> None:
     with pytest.raises(DeviceError):
-        audio.SoundDeviceMicrophone().read(0.1)
+        microphone.SoundDeviceMicrophone().read(0.1)
 
 
 def test_list_devices_never_raises_on_a_bare_machine() -> None:
@@ -210,9 +210,9 @@ def test_spoken_phrase_injected_into_hearth_mic_is_captured() -> None:
     from assistant.speech.espeak import synthesize_to_array
 
     speech, rate = synthesize_to_array("start our check in", voice="en-us")
-    phrase = audio.to_int16(audio.resample(speech.astype(np.float64), rate))
+    phrase = resample.to_int16(resample.resample(speech.astype(np.float64), rate))
     with virtual_audio() as va, va.in_process():
-        mic = audio.SoundDeviceMicrophone()
+        mic = microphone.SoundDeviceMicrophone()
         mic.start()
         try:
             assert mic.capture_rate == audio.SAMPLE_RATE
@@ -249,13 +249,13 @@ def test_spoken_phrase_injected_into_hearth_mic_is_captured() -> None:
 def test_microphone_at_another_rate_is_resampled_in_the_reader() -> None:
     # Force the non-16k path: ask PortAudio for 48 kHz by making 16 kHz "unsupported".
     with virtual_audio() as va, va.in_process():
-        mic = audio.SoundDeviceMicrophone()
-        original = audio._input_format
-        audio._input_format = lambda sd, device: (48000, 2)  # type: ignore[assignment]
+        mic = microphone.SoundDeviceMicrophone()
+        original = microphone._input_format
+        microphone._input_format = lambda sd, device: (48000, 2)  # type: ignore[assignment]
         try:
             mic.start()
         finally:
-            audio._input_format = original  # type: ignore[assignment]
+            microphone._input_format = original  # type: ignore[assignment]
         try:
             assert mic.capture_rate == 48000
             assert mic.read(timeout=5.0) is not None
@@ -280,7 +280,7 @@ def test_losing_the_device_raises_device_error_from_read() -> None:
         from virtual_audio import stop as stop_virtual_audio  # type: ignore[no-redef]
 
     with virtual_audio() as va, va.in_process():
-        mic = audio.SoundDeviceMicrophone(stall_s=3.0)
+        mic = microphone.SoundDeviceMicrophone(stall_s=3.0)
         mic.start()
         try:
             assert mic.read(timeout=5.0) is not None

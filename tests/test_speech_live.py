@@ -19,7 +19,7 @@ from virtual_audio import SECOND_SPEAKER, VirtualAudio, virtual_audio
 
 from assistant import engine
 from assistant.bootstrap import bootstrap
-from assistant.audio import resample
+from assistant.resample import resample
 from assistant.chimes import ChimePlayer
 from assistant.speech.base import DEFAULT_RATE_WPM, SpeakerEvent
 from assistant.speech.factory import create_speaker, open_synthesizer

@@ -208,7 +208,7 @@ def _piper(voice: Voice, text: str) -> Audio:
     from piper import SynthesisConfig
 
     sys.path.insert(0, str(REPO))
-    from assistant.audio import resample
+    from assistant.resample import resample
 
     model = _piper_voice()
     chunks = [chunk.audio_float_array for chunk in model.synthesize(text, SynthesisConfig(length_scale=1.0 / voice.speed))]
