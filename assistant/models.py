@@ -2,32 +2,26 @@
 
 hearth works offline with the PocketSphinx model that ships with the `pocketsphinx` package. A
 Vosk model is an optional upgrade: the user points at one (`--model`, `$HEARTH_VOSK_MODEL`), drops
-one into a models folder, or runs `hearth model download`. `download_model` is the only network
-access in the whole program, so it is deliberately paranoid: a pinned SHA-256, temp files beside
-the destination, and an atomic rename, so that an interrupted or corrupt download never leaves a
-half model that a later start-up would try (and fail) to load.
+one into a models folder, or runs `hearth model download`. The download goes through
+assistant/fetch.py, the program's only network access, and is deliberately paranoid: a pinned
+SHA-256, temp files beside the destination, and an atomic rename, so that an interrupted or
+corrupt download never leaves a half model that a later start-up would try (and fail) to load.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import os
 import re
 import shutil
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
-import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from http.client import HTTPException
-from pathlib import Path, PurePosixPath
-from typing import IO
+from pathlib import Path
 
 from assistant.errors import ModelError
+from assistant.fetch import ProgressCallback, fetch_to, move_into_place, unpack
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +36,6 @@ DEFAULT_MODEL_URL = f"https://alphacephei.com/vosk/models/{DEFAULT_MODEL_NAME}.z
 DEFAULT_MODEL_SHA256 = "30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498"
 DEFAULT_MODEL_BYTES = 41_205_931
 
-ProgressCallback = Callable[[int, int | None], None]
-"""Called as progress(bytes_done, bytes_total); total is None when the server does not say."""
-
-_CHUNK = 64 * 1024
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -301,8 +291,8 @@ def download_model(
             )
         unpack_dir = Path(tempfile.mkdtemp(prefix=prefix, suffix=".unpack", dir=dest_dir.parent))
         unpack_dir.chmod(0o755)  # mkdtemp's 0700 would stick if the archive root is the model
-        _unpack(zip_path, unpack_dir)
-        _move_into_place(_model_root(unpack_dir), dest_dir)
+        unpack(zip_path, unpack_dir)
+        move_into_place(_model_root(unpack_dir), dest_dir)
     finally:
         zip_path.unlink(missing_ok=True)
         if unpack_dir is not None:
@@ -320,100 +310,6 @@ def _checked_sha256(sha256: str) -> str:
             "(see DEFAULT_MODEL_SHA256 in assistant/models.py)",
         )
     return value
-
-
-def fetch_to(
-    url: str,
-    out: IO[bytes],
-    folder: Path,
-    progress: ProgressCallback | None,
-    timeout: float,
-    what: str = "the Vosk model",
-) -> str:
-    """Stream `url` into `out` (a file in `folder`), reporting progress; returns the hex SHA-256."""
-    if urllib.parse.urlsplit(url).scheme not in ("https", "http"):
-        raise ModelError(f"Refusing to download from {url!r}.", fix="use an https:// URL")
-    hasher = hashlib.sha256()
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            total = _content_length(response.headers.get("Content-Length"))
-            _check_disk_space(folder, total)
-            done = 0
-            if progress is not None:
-                progress(0, total)
-            while chunk := response.read(_CHUNK):
-                out.write(chunk)
-                hasher.update(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-    except (urllib.error.URLError, HTTPException, OSError) as err:
-        raise ModelError(
-            f"Could not download {what} from {url}: {err}",
-            fix="check the network connection and try again, "
-            "or unpack the zip into models/ yourself",
-        ) from err
-    if total is not None and done != total:
-        raise ModelError(
-            f"The download stopped early ({done} of {total} bytes).",
-            fix="try again; nothing was kept from the broken download",
-        )
-    return hasher.hexdigest()
-
-
-def _content_length(value: str | None) -> int | None:
-    """The announced size, or None when absent or nonsense."""
-    try:
-        size = int(value) if value is not None else -1
-    except ValueError:
-        return None
-    return size if size >= 0 else None
-
-
-def _check_disk_space(folder: Path, total: int | None) -> None:
-    """Fail early when the zip plus its unpacked copy (about 2.5x) clearly will not fit."""
-    if total is None:
-        return
-    free = shutil.disk_usage(folder).free
-    if free < total * 3.5:
-        raise ModelError(
-            f"Not enough free disk space in {folder} ({free // 1_000_000} MB free, "
-            f"about {total * 35 // 10_000_000} MB needed).",
-            fix="free some space or set XDG_DATA_HOME to a roomier disk",
-        )
-
-
-def _unpack(zip_path: Path, target: Path) -> None:
-    """Extract after refusing members that would land outside `target` (absolute or `..` paths)."""
-    try:
-        with zipfile.ZipFile(zip_path) as archive:
-            for name in archive.namelist():
-                parts = PurePosixPath(name.replace("\\", "/")).parts
-                if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-                    raise ModelError(
-                        f"The model archive has an unsafe entry: {name!r}.",
-                        fix="do not use this archive",
-                    )
-            archive.extractall(target)
-    except zipfile.BadZipFile as err:
-        raise ModelError(
-            f"The model archive is not a valid zip: {err}", fix="download it again"
-        ) from err
-    except OSError as err:
-        raise ModelError(
-            f"Could not unpack the model: {err}", fix="check free disk space and permissions"
-        ) from err
-
-
-def _move_into_place(source: Path, dest: Path) -> None:
-    """One rename, so other processes see either no model or the whole model, never a part."""
-    try:
-        os.rename(source, dest)
-    except OSError as err:
-        raise ModelError(
-            f"Could not move the unpacked model to {dest}: {err}",
-            fix=f"make sure nothing else is writing {dest} and try again",
-        ) from err
 
 
 def _model_root(unpacked: Path) -> Path:

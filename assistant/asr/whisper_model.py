@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelError
-from ..models import ProgressCallback, fetch_to, repo_models_dir, user_models_dir
+from ..fetch import ProgressCallback, fetch_to
+from ..models import repo_models_dir, user_models_dir
 
 ENV_VAR = "HEARTH_WHISPER_MODEL"
 FOLDER_NAME = "faster-whisper-tiny.en"
