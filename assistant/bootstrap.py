@@ -27,7 +27,8 @@ from .clock import Clock, FakeClock, RealClock
 from .checks import require_consistent
 from .exercises import load_catalog
 from .hearing import LighterEngine, Listening
-from .intents import IntentSet, load_intents
+from .intents import IntentSet
+from .intent_yaml import load_intents
 from .listen import CommandListener, Detection
 from .runtime import Chimes, Input, Runtime, SilentChimes
 from .utterances import Utterances, speaking_budget_s

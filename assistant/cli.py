@@ -16,7 +16,8 @@ from .asr.select import ENGINES, open_recognizer
 from .checks import Problem, problems
 from .errors import ConfigError, ContentError, HearthError
 from .exercises import Catalog, EachItem, EachPartner, Step, TurnStep, check_paths, load_catalog
-from .intents import CONTEXTS, load_intents, template_text
+from .intents import CONTEXTS, template_text
+from .intent_yaml import load_intents
 from .phrasebook import Phrasebook
 from .repair import repair
 from .store import Store, default_data_dir

@@ -167,7 +167,7 @@ def content_dir() -> Path:
 def load_catalog(extra: Iterable[Path] = (), intents: IntentSet | None = None) -> Catalog:
     """The packaged exercises, info topics and lines, plus any extra exercise files or folders,
     with every `{cmd:NAME}` resolved against `intents` (the built-in set when None)."""
-    from .intents import load_intents
+    from .intent_yaml import load_intents
     from .lines import load_info, load_lines
 
     intents = intents or load_intents()
@@ -193,7 +193,7 @@ def load_catalog(extra: Iterable[Path] = (), intents: IntentSet | None = None) -
 def check_paths(paths: Sequence[Path], phrases: Phrasebook | None = None) -> list[str]:
     """Validate exercise files (for `hearth check`); returns the ids loaded, raises on the first error."""
     if phrases is None:
-        from .intents import load_intents
+        from .intent_yaml import load_intents
 
         phrases = Phrasebook.of(load_intents())
     files: list[Path] = []
@@ -209,7 +209,7 @@ def load_exercise(path: Path, phrases: Phrasebook | None = None) -> Exercise:
     from .exercise_yaml import parse_exercise
 
     if phrases is None:
-        from .intents import load_intents
+        from .intent_yaml import load_intents
 
         phrases = Phrasebook.of(load_intents())
     return parse_exercise(path, phrases)

@@ -141,7 +141,7 @@ def measure(engine: str, code: Path, pack: Path, quick: bool, hour_minutes: floa
 
 def _intents(code: Path) -> object:
     sys.path.insert(0, str(code))
-    from assistant.intents import load_intents
+    from assistant.intent_yaml import load_intents
 
     return load_intents()
 

@@ -38,7 +38,7 @@ def main() -> int:
     from assistant.asr.vad import Segmenter, SileroVad
     from assistant.asr.whisper_engine import WhisperRecognizer, WhisperRuntime
     from assistant.asr.whisper_model import find_whisper_model
-    from assistant.intents import load_intents
+    from assistant.intent_yaml import load_intents
 
     model = find_whisper_model()
     assert model is not None

@@ -2,7 +2,7 @@
 
 Collects second-pass evidence for every grammar hit, with verification switched off, on
   * synthesized commands (espeak-ng and flite voices, clean / white noise / babble), phrases drawn
-    from the real intents grammar (`assistant.intents.load_intents().grammar(context)`), and
+    from the real intents grammar (`assistant.intent_yaml.load_intents().grammar(context)`), and
   * ordinary read speech (LibriSpeech clips in ../shared/speech, fed as one continuous evening,
     twice: with 0.5 s of silence between clips and joined without gaps, as a recording given to
     `hearth listen` is; the same talk meets the segmenter's 32 ms frames at another phase and
@@ -74,7 +74,7 @@ def voice_name(engine: str, voice: str, speed: float) -> str:
 
 def contexts() -> dict[str, Grammar]:
     """The real context grammars (wake name from intents/exercises.yaml)."""
-    from assistant.intents import load_intents
+    from assistant.intent_yaml import load_intents
 
     intents = load_intents()
     return {c: intents.grammar(c) for c in CONTEXTS}
@@ -311,7 +311,7 @@ def action(phrase: str, context: str) -> tuple[str, tuple[tuple[str, Any], ...]]
 
 @functools.lru_cache(maxsize=1)
 def _intents() -> Any:
-    from assistant.intents import load_intents
+    from assistant.intent_yaml import load_intents
 
     return load_intents()
 

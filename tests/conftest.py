@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def builtin_intents():
-    from assistant.intents import load_intents
+    from assistant.intent_yaml import load_intents
 
     return load_intents()
 

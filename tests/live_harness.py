@@ -102,7 +102,7 @@ def say(va: object, hearth: HearthProcess, phrase: str, voice: tuple[str, int] =
 
 def heard_intents(hearth: HearthProcess) -> list[str]:
     """The intents of every command hearth printed as heard (`--debug-transcripts`), in order."""
-    from assistant.intents import load_intents
+    from assistant.intent_yaml import load_intents
 
     intents = load_intents()
     texts = [line[len("(heard: ") : -1] for line in hearth.lines if line.startswith("(heard: ")]

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from assistant.errors import ContentError, HearthError
 from assistant.exercises import load_exercise
 from assistant.plan import PlanRequest, compile_plan
-from assistant.intents import ANY, CONTEXTS, load_intents, normalize, parse_template
+from assistant.intents import ANY, CONTEXTS, normalize, parse_template
+from assistant.intent_yaml import load_intents
 from assistant.yamlload import load_yaml, load_yaml_text
 
 FUZZ = settings(max_examples=int(__import__("os").environ.get("HEARTH_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

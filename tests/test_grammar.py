@@ -15,7 +15,7 @@ import pytest
 
 from assistant.errors import ContentError
 from assistant.grammar import GraphBuilder, WordGraph, compile_phrases
-from assistant.intents import load_intents
+from assistant.intent_yaml import load_intents
 from assistant.templates import parse_template
 
 REPO = Path(__file__).resolve().parents[1]

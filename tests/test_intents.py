@@ -17,10 +17,10 @@ from assistant.intents import (
     Slot,
     Word,
     normalize,
-    load_intents,
     number_words,
     parse_template,
 )
+from assistant.intent_yaml import load_intents
 from stable_names import EXERCISE_IDS
 
 TABLE = Path(__file__).with_name("phrasings.tsv")

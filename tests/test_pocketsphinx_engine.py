@@ -21,7 +21,7 @@ import pytest
 pytest.importorskip("pocketsphinx")
 
 from assistant.asr.base import Grammar, Hypothesis  # noqa: E402
-from assistant.intents import load_intents  # noqa: E402
+from assistant.intent_yaml import load_intents  # noqa: E402
 from assistant.asr.pocketsphinx_engine import VERIFIER, PocketSphinxRecognizer, add_noise_floor  # noqa: E402
 from assistant.asr.verify import (  # noqa: E402
     SegmentEvidence,

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from assistant.asr.select import open_recognizer
-from assistant.intents import IntentSet, load_intents
+from assistant.intents import IntentSet
+from assistant.intent_yaml import load_intents
 from assistant.listen import CommandListener
 
 pytestmark = pytest.mark.slow

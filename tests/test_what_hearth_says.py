@@ -18,7 +18,8 @@ import pytest
 from assistant.display import status_line
 from assistant.engine import COMMANDS, Heard, NotLive, Say, State, step
 from assistant.exercises import load_catalog
-from assistant.intents import IntentSet, load_intents, normalize
+from assistant.intents import IntentSet, normalize
+from assistant.intent_yaml import load_intents
 from assistant.phrasebook import Phrasebook
 from engine_harness import PARTNERS, RETURNING, Evening
 from stable_names import EXERCISE_IDS

@@ -60,7 +60,7 @@ def _run_installed(site: Path, cwd: Path, args: list[str]) -> subprocess.Complet
 
 PROBE = """
 import json, assistant
-from assistant.intents import builtin_intent_dir, load_intents
+from assistant.intent_yaml import builtin_intent_dir, load_intents
 from assistant.exercises import content_dir, load_catalog
 intents = load_intents()
 catalog = load_catalog()

@@ -25,7 +25,8 @@ from assistant.asr.whisper_engine import WhisperRecognizer, WhisperRuntime
 from assistant.asr.whisper_model import FILES, find_whisper_model, verify
 from assistant.errors import ModelError
 from assistant.grammar import compile_phrases
-from assistant.intents import IntentSet, load_intents
+from assistant.intents import IntentSet
+from assistant.intent_yaml import load_intents
 from assistant.listen import CommandListener
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.errors import ContentError
 from assistant.exercises import check_paths, load_catalog, load_exercise
-from assistant.intents import load_intents
+from assistant.intent_yaml import load_intents
 from assistant.yamlload import LDict, LStr, load_yaml_text
 
 # ---------------------------------------------------------------- yes and no stay words
