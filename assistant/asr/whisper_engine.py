@@ -138,6 +138,13 @@ class WhisperSettings:
     # it holds word for word among this many more words is part of a sentence, not said to hearth
     # (0: no such check). Addressed phrases are exempt: "juniper, pause for a sec" is for hearth.
     max_extra_words: int = 2
+    # In a quiet room, a phrase that has not one word in common with what the model freely heard
+    # is accepted only if the model itself finds it likely (mean log-probability per token at least
+    # this): a single word said at the table ("two", "off", "dog") had been forced into a short
+    # command ("i'm done", "that's all") at -1.8 to -2.7. On the tuning half the right commands
+    # with no word in common scored -0.75 and -1.3 ("give us a topic" freely heard as other words).
+    # In noise the free transcript is unreliable and the rule is off.
+    unrelated_min_logprob: float = -1.5
     # However it compares with the free transcript, a phrase the model itself finds this unlikely
     # (mean log-probability per token; -3 is under 5% a token) is not what was said. On the tuning
     # evidence no right command scored below -2.6; a LibriSpeech sentence forced into "let's start
@@ -276,7 +283,8 @@ class WhisperRecognizer:
         wake = list(grammar.wake_name)
         bare = not wake or best_words[: len(wake)] != wake
         part_of_more = bool(settings.max_extra_words) and bare and not noisy and free.finished and says_more(free_words, best_words, settings.max_extra_words, grammar.fillers)
-        if phrase is None and close and not part_of_more and grammar.graph.accepts(best_words):
+        unrelated = not noisy and free.finished and bool(free_words) and not set(free_words) & set(best_words) and best is not None and best.mean_logprob < settings.unrelated_min_logprob
+        if phrase is None and close and not part_of_more and not unrelated and grammar.graph.accepts(best_words):
             accepted = " ".join(best_words)
         if start.no_speech > settings.max_no_speech:
             accepted = None
