@@ -77,9 +77,10 @@ class _Beam:
 def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: TokenGraph, width: int, length_bonus: float | None = None, stop: threading.Event | None = None) -> Decoded | None:
     """The best phrase of the grammar for this audio (beam search over allowed tokens only); None
     when no phrase could be finished, or once `stop` is set (the answer is no longer wanted).
-    Finished phrases are ranked by their mean log-probability per token, or, with a `length_bonus`, by their total plus that bonus per token (a word
-    insertion bonus, as classic decoders have): in noise the last words of a command are the least
-    certain, and a plain mean would rather drop them than hear them."""
+    Finished phrases are ranked by their mean log-probability per token, or, with a
+    `length_bonus`, by their total plus that bonus per token (a word insertion bonus, as classic
+    decoders have): in noise the last words of a command are the least certain, and a plain mean
+    would rather drop them than hear them."""
     beams = [_Beam(0.0, (), graph.start)]
     logprobs = start.logprobs[None]
     cache = start.cache
