@@ -8,6 +8,7 @@ format, levels, PortAudio's loading and device list, and playback.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -174,3 +175,14 @@ def play(samples: NDArray[Any], rate: int, device: int | str | None = None) -> N
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def close_quietly(stream: Any) -> None:
+    """Stop a sound device stream at once and release it. A lost device may fail either call;
+    there is nothing left to recover then, but the release is still tried after a failed stop."""
+    if stream is None:
+        return
+    with contextlib.suppress(Exception):
+        stream.abort()
+    with contextlib.suppress(Exception):
+        stream.close()

@@ -8,7 +8,6 @@ blocks live only in memory queues.
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
 import time
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from assistant.audio import DEFAULT_BLOCK_MS, MIC_FIX, SAMPLE_RATE, SILENCE_DBFS, load_sounddevice, one_line, rms_dbfs
+from assistant.audio import DEFAULT_BLOCK_MS, MIC_FIX, SAMPLE_RATE, SILENCE_DBFS, close_quietly, load_sounddevice, one_line, rms_dbfs
 from assistant.errors import ConfigError, DeviceError
 from assistant.resample import Resampler, to_int16
 
@@ -193,8 +192,4 @@ class SoundDeviceMicrophone:
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is not None:
-            # closing a lost device may fail; there is nothing left to recover then
-            with contextlib.suppress(Exception):
-                stream.abort()
-                stream.close()
+        close_quietly(stream)

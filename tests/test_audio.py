@@ -174,6 +174,26 @@ def test_realtime_wav_microphone_paces_blocks(tmp_path: Path) -> None:
 # ---- devices ---------------------------------------------------------------------------------------------
 
 
+class _LostStream:
+    """A stream on a device that has gone: stopping it fails."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def abort(self) -> None:
+        raise RuntimeError("PortAudio: device unavailable")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_stream_on_a_lost_device_is_still_released() -> None:
+    stream = _LostStream()
+    audio.close_quietly(stream)  # no exception reaches the caller
+    assert stream.closed
+    audio.close_quietly(None)
+
+
 def test_missing_input_device_is_a_device_error_with_fix() -> None:
     mic = microphone.SoundDeviceMicrophone(device="no-such-device-anywhere")
     with pytest.raises(DeviceError) as info:

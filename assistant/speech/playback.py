@@ -10,12 +10,11 @@ free for chimes and other programs in between.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any, Protocol
 
 import numpy as np
 
-from assistant.audio import PLAYBACK_TAIL_S, SPEAKER_FIX, load_sounddevice, output_device_info
+from assistant.audio import PLAYBACK_TAIL_S, SPEAKER_FIX, close_quietly, load_sounddevice, output_device_info
 from assistant.errors import DeviceError
 from assistant.speech.base import Audio
 
@@ -108,10 +107,7 @@ class SoundDeviceOutput:
     def abort(self) -> None:
         """Drop the device's buffer and close the stream (a lost device may fail to close)."""
         stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                stream.abort()
-                stream.close()
+        close_quietly(stream)
 
     def idle(self) -> None:
         """Release the device; only silence is left in it after end()."""
