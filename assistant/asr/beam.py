@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .token_graph import END, State, TokenGraph
-from .whisper_decoder import Array, Cache, WhisperDecoder, select
+from .whisper_decoder import Cache, Scores, WhisperDecoder, select
 
 
 @dataclass(frozen=True)
@@ -31,17 +31,18 @@ class Decoded:
 
 @dataclass(frozen=True)
 class Start:
-    """The decoder after the prompt: log-probabilities of the first text token, and its cache."""
+    """The decoder after the prompt: scores of the first text token, and its cache."""
 
-    logprobs: Array  # [vocabulary]
+    scores: Scores  # one row
     cache: Cache
     no_speech: float  # the model's probability that the segment holds no speech at all
     position: int
 
 
 def begin(decoder: WhisperDecoder, audio: Cache, prompt: tuple[int, ...], no_speech_token: int) -> Start:
-    logprobs, cache = decoder.forward(np.array([prompt], dtype=np.int64), 0, audio, None)
-    return Start(logprobs[0, -1], cache, float(np.exp(logprobs[0, 0, no_speech_token])), len(prompt))
+    scores, cache = decoder.forward(np.array([prompt], dtype=np.int64), 0, audio, None)
+    no_speech = float(np.exp(scores.of(0, np.array([no_speech_token], dtype=np.int64))[0]))
+    return Start(scores.pick([scores.rows - 1]), cache, no_speech, len(prompt))
 
 
 def greedy(decoder: WhisperDecoder, audio: Cache, start: Start, allowed: NDArray[np.bool_], end_of_text: int, max_tokens: int, sentence_ends: frozenset[int] = frozenset()) -> Decoded:
@@ -50,20 +51,21 @@ def greedy(decoder: WhisperDecoder, audio: Cache, start: Start, allowed: NDArray
     It stops at the end of the first sentence, or where it starts over with its own first word: a
     command is one sentence, and on a window cut short tiny.en often says it again and again
     ("pause, pause, pause"). The end-of-text token is then scored there, as if the model had chosen it."""
-    logprobs, cache, position = start.logprobs, start.cache, start.position
+    scores, cache, position = start.scores, start.cache, start.position
     tokens: list[int] = []
     total = 0.0
     for _ in range(max_tokens):
-        token = int(np.argmax(np.where(allowed, logprobs, -np.inf)))
+        token, logprob = scores.best(0, allowed)
         starts_over = len(tokens) >= 2 and token == tokens[0]
         if token != end_of_text and tokens and (tokens[-1] in sentence_ends or starts_over):
             token = end_of_text
+            logprob = float(scores.of(0, np.array([token], dtype=np.int64))[0])
         tokens.append(token)
-        total += float(logprobs[token])
+        total += logprob
         if token == end_of_text:
             return Decoded(tuple(tokens), total / len(tokens), True)
-        step, cache = decoder.forward(np.array([[token]], dtype=np.int64), position, audio, cache)
-        logprobs, position = step[0, 0], position + 1
+        scores, cache = decoder.forward(np.array([[token]], dtype=np.int64), position, audio, cache)
+        position += 1
     return Decoded(tuple(tokens), total / max(1, len(tokens)), False)
 
 
@@ -82,7 +84,7 @@ def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: Toke
     decoders have): in noise the last words of a command are the least certain, and a plain mean
     would rather drop them than hear them."""
     beams = [_Beam(0.0, (), graph.start)]
-    logprobs = start.logprobs[None]
+    scores = start.scores
     cache = start.cache
     position = start.position
     finished: list[Decoded] = []
@@ -100,10 +102,10 @@ def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: Toke
         for row, beam in enumerate(beams):
             moves = graph.moves(beam.state)
             ids = np.fromiter(moves, dtype=np.int64, count=len(moves))
-            scores = beam.score + logprobs[row, ids]
-            for index in np.argsort(-scores)[:keep]:
+            totals = beam.score + scores.of(row, ids)
+            for index in np.argsort(-totals)[:keep]:
                 token = int(ids[index])
-                candidates.append((float(scores[index]), row, token, moves[token]))
+                candidates.append((float(totals[index]), row, token, moves[token]))
         candidates.sort(key=lambda c: -c[0])
         survivors: list[tuple[float, int, int, State]] = []
         for score, row, token, state in candidates[: 2 * keep]:  # an ending counts only if it ranks among the best
@@ -121,8 +123,8 @@ def constrained(decoder: WhisperDecoder, audio: Cache, start: Start, graph: Toke
                 break
         rows = np.array([row for _, row, _, _ in survivors], dtype=np.int64)
         step_tokens = np.array([[token] for _, _, token, _ in survivors], dtype=np.int64)
-        step, cache = decoder.forward(step_tokens, position, audio, select(cache, rows))
-        logprobs, position = step[:, 0], position + 1
+        scores, cache = decoder.forward(step_tokens, position, audio, select(cache, rows))
+        position += 1
         beams = [_Beam(score, beams[row].tokens + (token,), state) for score, row, token, state in survivors]
     if not finished:
         return None

@@ -47,7 +47,7 @@ RUNTIME_FIX = "install it: pip install ctranslate2 tokenizers (scripts/setup.sh 
 
 
 class WhisperRuntime:
-    """The loaded model: CTranslate2's encoder, the numpy decoder, the tokenizer."""
+    """The loaded model: CTranslate2's encoder, hearth's decoder graph (onnxruntime), the tokenizer."""
 
     def __init__(self, model: WhisperModel, threads: int = 2) -> None:
         try:
@@ -100,8 +100,9 @@ class WhisperRuntime:
 
 
 def _one_blas_thread() -> None:
-    """The decoder's matrices are small: one BLAS thread is as fast on an idle machine, and far
-    faster on a busy one (OpenBLAS's spinning threads then fight CTranslate2's and each other)."""
+    """What is still multiplied in numpy (the audio's cross-attention keys, the mel features) is
+    small: one BLAS thread is as fast on an idle machine, and far faster on a busy one (OpenBLAS's
+    spinning threads then fight CTranslate2's and onnxruntime's)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
