@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,25 @@ def test_the_tentative_decision_is_used_when_the_end_is_confirmed() -> None:
     assert heard.ready_s == pytest.approx(2.32)  # decoding took 0.05 s from 2.16: ready before the end was confirmed
 
 
+def test_a_decoding_started_for_nothing_delays_the_next_one() -> None:
+    """Speech went on after the tentative end: the decoder was busy with it all the same, and one
+    decision is made at a time."""
+    clock = [0.0]
+    decoder = Decoder({(1.0, 2.3): "next question"})
+
+    def slow(seg: Segment) -> Decision:
+        return replace(decoder(seg), compute_s=0.3)
+
+    endpointer = Endpointer(slow, lambda: clock[0])
+    clock[0] = 2.16
+    assert endpointer.handle([segment(1.0, 2.0, final=False)]) == []  # busy until 2.46
+    clock[0] = 2.40
+    assert endpointer.handle([segment(1.0, 2.3, final=False)]) == []  # starts at 2.46, not 2.40
+    clock[0] = 2.62
+    [heard] = endpointer.handle([segment(1.0, 2.3)])
+    assert heard.ready_s == pytest.approx(2.76)
+
+
 def test_a_phrase_that_could_go_on_waits_and_joins_what_follows() -> None:
     clock = [0.0]
     decoder = Decoder({(1.0, 2.0): "no...", (2.4, 3.1): "keep going", (1.0, 3.1): "no keep going"})
@@ -210,7 +230,8 @@ def test_a_command_broken_by_a_pause_is_heard_whole() -> None:
     assert endpointer.handle([segment(1.0, 1.4)]) == []  # not understood: kept, silently
     clock[0] = 2.92
     [heard] = endpointer.handle([segment(1.9, 2.6)])
-    assert heard.text == "a large latte with oat milk" and heard.ready_s == pytest.approx(2.97)
+    # ready after both decodings of that moment, one after the other: the second part, then both
+    assert heard.text == "a large latte with oat milk" and heard.ready_s == pytest.approx(3.02)
 
 
 def test_three_parts_are_joined_and_talk_that_is_no_command_stays_nothing() -> None:

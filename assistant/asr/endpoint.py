@@ -53,6 +53,7 @@ class Endpointer:
     evidence: list[Any] = field(default_factory=list)
     _tentative: tuple[Segment, Decision, float] | None = None
     _held: _Held | None = None
+    _busy_until: float = 0.0  # when the decoding asked for so far is done (seconds of audio)
 
     def reset(self) -> None:
         self._tentative = None
@@ -66,9 +67,8 @@ class Endpointer:
                 found += self._release()
                 continue
             if not segment.final:
-                started = self.clock()
-                decision = self.decide(segment)
-                self._tentative = (segment, decision, started + decision.compute_s)
+                decision, ready = self._decide(segment)
+                self._tentative = (segment, decision, ready)
                 continue
             found += self._final(segment)
         return found + self.poll()
@@ -91,25 +91,31 @@ class Endpointer:
         if tentative is not None and (tentative[0].start_s, tentative[0].end_s) == (segment.start_s, segment.end_s):
             decision, ready = tentative[1], tentative[2]
         else:
-            started = self.clock()
-            decision = self.decide(segment)
-            ready = started + decision.compute_s
+            decision, ready = self._decide(segment)
         found: list[Hypothesis] = []
         held = self._held
         if held is not None and segment.start_s - held.segment.end_s <= self.hold_s and segment.end_s - held.segment.start_s <= self.max_join_s:
             joined = _join(held.segment, segment)
-            started = self.clock()
-            together = self.decide(joined)
+            together, ready = self._decide(joined)
             if together.hypothesis is not None:
                 self._held = None
-                return found + self._settle(joined, together, started + together.compute_s)
+                return found + self._settle(joined, together, ready)
             if held.decision.hypothesis is None and decision.hypothesis is None:
                 self._held = None  # neither part nor both were a command: keep both, for a third
                 if held.decision.evidence is not None:
                     self.evidence.append(held.decision.evidence)
-                return found + self._settle(joined, together, started + together.compute_s)
+                return found + self._settle(joined, together, ready)
         found += self._release()
         return found + self._settle(segment, decision, ready)
+
+    def _decide(self, segment: Segment) -> tuple[Decision, float]:
+        """A decision, and when it is ready: decoding starts once its audio is in and the decoder
+        is free (one decision at a time: a decoding that was started for nothing, because speech
+        went on, delays the next one)."""
+        started = max(self.clock(), self._busy_until)
+        decision = self.decide(segment)
+        self._busy_until = started + decision.compute_s
+        return decision, self._busy_until
 
     def _settle(self, segment: Segment, decision: Decision, ready: float) -> list[Hypothesis]:
         """Emit now, or hold when the words could go on or were not understood (see above)."""
