@@ -145,16 +145,71 @@ class Decoder:
         return Decision(Hypothesis(text.rstrip("."), 0.9, seg.start_s, seg.end_s), text.endswith("..."), 0.05)
 
 
-def test_the_tentative_decision_is_used_when_the_end_is_confirmed() -> None:
+def test_a_command_that_cannot_go_on_is_said_at_the_tentative_end() -> None:
     clock = [0.0]
     decoder = Decoder({(1.0, 2.0): "next question"})
     endpointer = Endpointer(decoder, lambda: clock[0])
     clock[0] = 2.16
-    assert endpointer.handle([segment(1.0, 2.0, final=False)]) == []
+    [heard] = endpointer.handle([segment(1.0, 2.0, final=False)])
+    assert heard.text == "next question"
+    assert heard.ready_s == pytest.approx(2.21)  # decoding took 0.05 s from 2.16, before the end was confirmed at 2.32
     clock[0] = 2.32
-    [heard] = endpointer.handle([segment(1.0, 2.0)])
-    assert heard.text == "next question" and decoder.calls == 1
-    assert heard.ready_s == pytest.approx(2.32)  # decoding took 0.05 s from 2.16: ready before the end was confirmed
+    assert endpointer.handle([segment(1.0, 2.0)]) == [] and decoder.calls == 1
+
+
+def test_a_command_the_model_is_unsure_of_waits_for_the_confirmed_end() -> None:
+    """Talk cut at a short breath can be forced into a command at low confidence: such a decision
+    is emitted only when the end is confirmed; when the words go on, the longer segment decides."""
+    clock = [0.0]
+    decoder = Decoder({(1.0, 2.0): "what can we do", (4.0, 5.0): "what can we do"})
+
+    def unsure(seg: Segment) -> Decision:
+        decision = decoder(seg)
+        return replace(decision, hypothesis=replace(decision.hypothesis, confidence=0.07)) if decision.hypothesis else decision
+
+    endpointer = Endpointer(unsure, lambda: clock[0])
+    clock[0] = 2.16
+    assert endpointer.handle([segment(1.0, 2.0, final=False)]) == []
+    clock[0] = 2.9
+    assert endpointer.handle([segment(1.0, 2.6, final=False)]) == []  # the words went on: nothing
+    clock[0] = 3.0
+    assert endpointer.handle([segment(1.0, 2.6)]) == []
+    clock[0] = 5.16
+    assert endpointer.handle([segment(4.0, 5.0, final=False)]) == []
+    clock[0] = 5.32
+    [heard] = endpointer.handle([segment(4.0, 5.0)])  # they did not: it is said at the confirmed end
+    assert heard.text == "what can we do" and heard.ready_s == pytest.approx(5.32)
+
+
+def test_speech_that_goes_on_after_a_command_is_not_acted_on_twice() -> None:
+    """A word after a short breath belongs to the utterance that was already acted on: neither its
+    tentative nor its final end is decoded again. The next utterance is heard as usual."""
+    clock = [0.0]
+    decoder = Decoder({(1.0, 2.0): "next question", (1.0, 2.6): "next question", (3.5, 4.0): "pause"})
+    endpointer = Endpointer(decoder, lambda: clock[0])
+    clock[0] = 2.16
+    assert [h.text for h in endpointer.handle([segment(1.0, 2.0, final=False)])] == ["next question"]
+    clock[0] = 2.76
+    assert endpointer.handle([segment(1.0, 2.6, final=False)]) == []
+    clock[0] = 2.92
+    assert endpointer.handle([segment(1.0, 2.6)]) == [] and decoder.calls == 1
+    clock[0] = 4.16
+    assert [h.text for h in endpointer.handle([segment(3.5, 4.0, final=False)])] == ["pause"]
+
+
+def test_a_tentative_end_that_could_go_on_or_join_waits_for_the_confirmed_end() -> None:
+    clock = [0.0]
+    decoder = Decoder({(1.0, 2.0): "start our daily check in...", (3.0, 3.5): "next", (2.3, 2.4): "pause", (1.0, 2.4): "no"})
+    endpointer = Endpointer(decoder, lambda: clock[0], hold_s=0.6)
+    clock[0] = 2.16
+    assert endpointer.handle([segment(1.0, 2.0, final=False)]) == []  # could go on
+    clock[0] = 2.32
+    assert endpointer.handle([segment(1.0, 2.0)]) == []  # held for 0.6 s
+    clock[0] = 2.56
+    assert endpointer.handle([segment(2.3, 2.4, final=False)]) == []  # a command alone, but it may join the held one
+    clock[0] = 2.72
+    [heard] = endpointer.handle([segment(2.3, 2.4)])
+    assert heard.text == "no"
 
 
 def test_a_decoding_started_for_nothing_delays_the_next_one() -> None:
@@ -168,11 +223,9 @@ def test_a_decoding_started_for_nothing_delays_the_next_one() -> None:
 
     endpointer = Endpointer(slow, lambda: clock[0])
     clock[0] = 2.16
-    assert endpointer.handle([segment(1.0, 2.0, final=False)]) == []  # busy until 2.46
+    assert endpointer.handle([segment(1.0, 2.0, final=False)]) == []  # nothing heard; busy until 2.46
     clock[0] = 2.40
-    assert endpointer.handle([segment(1.0, 2.3, final=False)]) == []  # starts at 2.46, not 2.40
-    clock[0] = 2.62
-    [heard] = endpointer.handle([segment(1.0, 2.3)])
+    [heard] = endpointer.handle([segment(1.0, 2.3, final=False)])  # starts at 2.46, not 2.40
     assert heard.ready_s == pytest.approx(2.76)
 
 

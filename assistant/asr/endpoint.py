@@ -4,8 +4,15 @@ Two things make a recognizer feel quick without cutting people off:
 
 * Decide on the tentative end. The segmenter reports a segment once when speech has paused briefly
   and again when the pause is long enough to be the end (assistant/asr/vad.py). Decoding starts at
-  the first report; when the end is confirmed with no new speech, that decision is used as is, so
-  the decoding time overlaps the wait for the end.
+  the first report. A command that cannot go on is emitted as soon as it is decoded: in a room
+  where others talk, their voices often keep the pause from ever being long enough, and waiting
+  for the confirmed end had added up to half a second there (measured on the tuning half: the p95
+  from end of speech to decision went from 622 to 444 ms in 10 dB babble, with the same commands
+  heard). Only a decision the model is fairly sure of is emitted early (`early_confidence`: a
+  mean probability per token of 0.2): in a test, read speech in babble cut at a short breath had been
+  forced into "what can we do" at 0.07, where the confirmed end joins the words that follow and
+  the joined decision rejects it. Any other decision waits: when the end is confirmed with no new
+  speech, it is used as is, so the decoding time overlaps the wait for the end.
 * Hold a decision that could go on. People pause inside long commands ("can I get a large latte
   ... with oat milk"). When what was heard could continue into a longer phrase of the grammar,
   the decision waits `hold_s`; if speech follows within that time, both segments are decoded as
@@ -50,28 +57,49 @@ class Endpointer:
     speech_since: Callable[[], float | None] = lambda: None  # start of the speech now going on, if any
     hold_s: float = 0.6
     max_join_s: float = 6.0  # no command is longer (the segmenter's own limit)
+    early_confidence: float = 0.2  # the least confidence of a command emitted at the tentative end (see above)
     evidence: list[Any] = field(default_factory=list)
     _tentative: tuple[Segment, Decision, float] | None = None
     _held: _Held | None = None
     _busy_until: float = 0.0  # when the decoding asked for so far is done (seconds of audio)
+    _acted_on: float | None = None  # start of the speech whose command was emitted at its tentative end
 
     def reset(self) -> None:
         self._tentative = None
         self._held = None
+        self._acted_on = None
 
     def handle(self, segments: list[Segment]) -> list[Hypothesis]:
         found: list[Hypothesis] = []
         for segment in segments:
             if segment.pcm is None:
                 self._tentative = None
+                self._acted_on = None
                 found += self._release()
                 continue
             if not segment.final:
+                if self._acted_on == segment.start_s:
+                    continue
                 decision, ready = self._decide(segment)
                 self._tentative = (segment, decision, ready)
+                heard = decision.hypothesis
+                if self._held is None and heard is not None and not decision.goes_on and heard.confidence >= self.early_confidence:
+                    found += self._act_early(segment, decision, ready)
+                continue
+            if self._acted_on == segment.start_s:
+                self._acted_on = None  # its command was emitted at the tentative end
                 continue
             found += self._final(segment)
         return found + self.poll()
+
+    def _act_early(self, segment: Segment, decision: Decision, ready: float) -> list[Hypothesis]:
+        """A command that cannot go on, heard at the tentative end, is emitted there: waiting for
+        the confirmed end would not change it when the speech has ended, and when it goes on (a
+        word after a short breath) the command was already said. The rest of that speech is then
+        not decoded again, so one utterance never acts twice."""
+        self._tentative = None
+        self._acted_on = segment.start_s
+        return self._emit(decision, ready)
 
     def poll(self) -> list[Hypothesis]:
         """Held decisions whose wait is over: nobody went on speaking in time. (Speech that began
