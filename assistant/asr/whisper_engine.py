@@ -151,12 +151,6 @@ class WhisperSettings:
     # evidence no right command scored below -2.6; a LibriSpeech sentence forced into "let's start
     # a twenty minute conversation" scored -4.5.
     min_logprob: float = -3.0
-    # In noise the free transcript is a poor reference: read speech under babble, cut into short
-    # pieces and freely decoded at -1.3 to -2.7, had let forced fits at -2.2 to -2.9 through the
-    # margin ("that's all", "i'm done"). There a phrase must be at least this likely itself. Tuning
-    # half: LibriSpeech under 10 dB babble 8 -> 3 false activations in 0.65 h; hearth's phrasings
-    # in babble 346 -> 343 right with 4 -> 1 wrong; coffee babble and the clean sets unchanged.
-    noisy_min_logprob: float = -2.4
 
 
 @dataclass(frozen=True)
@@ -296,7 +290,7 @@ class WhisperRecognizer:
         if start.no_speech > settings.max_no_speech:
             accepted = None
         chosen = free.mean_logprob if phrase is not None else (best.mean_logprob if best is not None else -99.0)
-        if chosen < (settings.noisy_min_logprob if noisy else settings.min_logprob):
+        if chosen < settings.min_logprob:
             accepted = None
         compute = time.perf_counter() - clock
         evidence = None
