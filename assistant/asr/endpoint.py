@@ -1,6 +1,6 @@
 """From speech segments to decisions, as early as possible and no earlier.
 
-Two things make a recognizer feel quick without cutting people off:
+Three things make a recognizer feel quick without cutting people off:
 
 * Decide on the tentative end. The segmenter reports a segment once when speech has paused briefly
   and again when the pause is long enough to be the end (assistant/asr/vad.py). Decoding starts at
