@@ -4,6 +4,8 @@ reads, and is tested, on its own."""
 
 from __future__ import annotations
 
+from .verify import edit_distance
+
 
 def says_more(heard: list[str], phrase: list[str], extra: int, fillers: frozenset[str] = frozenset()) -> bool:
     """The free transcript holds the phrase word for word, with at least `extra` words around it
@@ -17,13 +19,7 @@ def says_more(heard: list[str], phrase: list[str], extra: int, fillers: frozense
 
 def word_distance(heard: list[str], phrase: list[str]) -> float:
     """Levenshtein distance over words, divided by the phrase's length."""
-    previous = list(range(len(phrase) + 1))
-    for i, word in enumerate(heard, 1):
-        current = [i]
-        for j, target in enumerate(phrase, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != target)))
-        previous = current
-    return previous[-1] / max(1, len(phrase))
+    return edit_distance(heard, phrase) / max(1, len(phrase))
 
 
 def name_misheard_before(heard: list[str], phrase: list[str], wake: list[str], per_name_word: int) -> bool:

@@ -36,13 +36,13 @@ from ..errors import ModelError
 from ..grammar import compile_phrases
 from ..templates import normalize
 from .base import SAMPLE_RATE, Grammar, Hypothesis
-from .beam import Decoded, Search, begin, constrained, greedy
+from .beam import Decoded, Search, Start, begin, constrained, greedy
 from .compare import name_misheard_before, says_more, word_distance
 from .endpoint import Decision, Endpointer
 from .features import log_mel
 from .token_graph import TokenGraph
 from .vad import Segment, Segmenter
-from .whisper_decoder import WhisperDecoder
+from .whisper_decoder import Cache, WhisperDecoder
 from .whisper_model import DOWNLOAD_FIX, WhisperModel
 
 RUNTIME_FIX = "install it: pip install ctranslate2 tokenizers (scripts/setup.sh does)"
@@ -230,7 +230,7 @@ class WhisperRecognizer:
             graph = self._graphs[id(grammar.graph)] = TokenGraph(grammar.graph, self.runtime.encode_text, self.runtime.end_of_text)
         return graph
 
-    def _misheard_name(self, keys: Any, start: Any, grammar: Grammar, heard: list[str], bare: Decoded, phrase: list[str]) -> Decoded | None:
+    def _misheard_name(self, keys: Cache, start: Start, grammar: Grammar, heard: list[str], bare: Decoded, phrase: list[str]) -> Decoded | None:
         """The addressed phrase, scored on this audio, when the free transcript may have heard the
         wake name as other words in front of a bare command (compare.name_misheard_before): that
         decoding where the model finds it about as likely as the bare phrase, else None.
